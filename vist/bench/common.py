@@ -1,0 +1,122 @@
+"""Shared pieces of the benchmark commands: timing, device description, result tables."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vist.cache import atomic_path
+
+
+def device_name(device: str = "cpu") -> str:
+    """A human description of the machine a benchmark ran on, e.g. ``"CPU: 2 cores (x86_64 …)"``."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        return f"GPU: {torch.cuda.get_device_name(torch.device(device))}"
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"CPU: {cores} cores ({model})"
+
+
+def median_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1,
+                sync: Callable[[], None] | None = None) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeat`` calls after ``warmup`` calls.
+
+    ``sync`` (e.g. ``torch.cuda.synchronize``) is called before reading the clock on GPUs.
+    """
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def git_commit() -> str:
+    """The current commit of the source tree (``"unknown"`` outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).resolve().parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@dataclass
+class BenchTable:
+    """Rows of one benchmark run, with its provenance.
+
+    Attributes:
+        name: the benchmark (``"data"``, ``"kernels"``, …).
+        device: the machine, in words (:func:`device_name`).
+        rows: one dict per measurement; every row has the same keys.
+        notes: free-text lines printed under the table (targets, reference figures).
+    """
+
+    name: str
+    device: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    commit: str = field(default_factory=git_commit)
+
+    def to_text(self) -> str:
+        """The table as aligned plain text, with a header naming device, date and commit."""
+        lines = [f"vist.bench {self.name} — {self.device} — {self.date} — commit {self.commit}"]
+        if self.rows:
+            keys = list(self.rows[0])
+            cells = [[_fmt(r.get(k)) for k in keys] for r in self.rows]
+            widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+            lines.append("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
+            lines.append("  ".join("-" * w for w in widths))
+            lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+        lines += self.notes
+        return "\n".join(lines)
+
+    def to_frame(self):
+        """The rows as a pandas DataFrame (for chapters)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the table as JSON, atomically."""
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(asdict(self), indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BenchTable:
+        """Read a table written by :meth:`save`."""
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
