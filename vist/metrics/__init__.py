@@ -4,6 +4,6 @@ Inputs follow the package convention: ``[T, cells]`` rates in spikes per frame b
 ``[trials, T, cells]`` spike counts.
 """
 
-from vist.metrics.noise import feve, oracle_correlation, split_half_reliability
+from vist.metrics.noise import cc_ceiling, feve, oracle_correlation, split_half_reliability
 
-__all__ = ["feve", "oracle_correlation", "split_half_reliability"]
+__all__ = ["cc_ceiling", "feve", "oracle_correlation", "split_half_reliability"]
