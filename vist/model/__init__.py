@@ -1,0 +1,20 @@
+"""Models: Vi-ST (the reference ``nn.Conv3d`` implementation) and the baselines of SPEC §6.
+
+* :class:`ViST` / :class:`ViSTConfig` — features ``[B, T, G·G, D]`` + RF maps ``[B, cells, G, G]``
+  → rates ``[B, T, cells]``; switches for every ablation row (:data:`ABLATIONS`).
+* :class:`CRNN` — frames → rates (Zheng et al. 2021).
+* :class:`MSTCN` — per-frame features → rates, causal (Farha & Gall 2019, adapted to regression).
+* :class:`I3D` — the untrained, causal I3D architecture that feeds MS-TCN (via
+  :class:`vist.prior.I3DPrior`).
+"""
+
+from vist.model.ablations import ABLATIONS, Ablation, ablation_config
+from vist.model.crnn import CRNN, CRNNConfig
+from vist.model.i3d import I3D
+from vist.model.mstcn import MSTCN, MSTCNConfig
+from vist.model.summary import count_parameters, shape_table
+from vist.model.vi_st import PAPER_CMST_KERNELS, ViST, ViSTConfig, temporal_reach
+
+__all__ = ["ABLATIONS", "CRNN", "I3D", "MSTCN", "PAPER_CMST_KERNELS", "Ablation", "CRNNConfig",
+           "MSTCNConfig", "ViST", "ViSTConfig", "ablation_config", "count_parameters",
+           "shape_table", "temporal_reach"]
