@@ -98,7 +98,9 @@ def read_cell_array(path: Path, variable: str) -> list[list[np.ndarray]]:
     except Exception as err:  # scipy raises several types for bad files
         raise DryadLayoutError(f"{path}: expected a MATLAB v5 or v7.3 file, could not read it ({err})") from err
     if variable not in data:
-        found = sorted(k for k in data if not k.startswith("__"))
+        from scipy.io import whosmat
+
+        found = sorted(name for name, _, _ in whosmat(path))
         raise DryadLayoutError(f"{path}: expected a variable {variable!r}, found {found}")
     arr = data[variable]
     if arr.dtype != object:

@@ -1,0 +1,11 @@
+"""Shared test set-up: every test session gets its own empty cache folder."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIST_CACHE_DIR", str(tmp_path_factory.mktemp("vist-cache")))
+    yield
+    mp.undo()
