@@ -386,3 +386,33 @@ def spike_trials(lam: np.ndarray, trials: int, params: RetinaParams,
     gain = trial_gains(trials, lam.shape[0], params, rng)
     p = np.clip(gain * lam[None] / n, 0.0, 1.0)
     return rng.binomial(n, p).astype(np.uint8)
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """``name: text`` entries of a class docstring's ``Attributes:`` section."""
+    doc = (cls.__doc__ or "").split("Attributes:", 1)[-1]
+    out: dict[str, str] = {}
+    name = None
+    for line in doc.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        head, sep, rest = stripped.partition(": ")
+        if sep and head.isidentifier() and line.startswith(" " * 8) and not line.startswith(" " * 12):
+            name = head
+            out[name] = rest
+        elif name:
+            out[name] += " " + stripped
+    return out
+
+
+def parameter_rows(params: RetinaParams) -> tuple[list[dict], list[dict]]:
+    """The retina's parameters as table rows: ``(global rows, one row per cell type)``.
+
+    Global rows have ``parameter``, ``value`` and ``meaning`` (from the docstrings above).
+    """
+    docs = _attribute_docs(RetinaParams)
+    rows = [{"parameter": k, "value": v, "meaning": docs.get(k, "")}
+            for k, v in asdict(params).items() if k != "types"]
+    types = [asdict(t) for t in params.types]
+    return rows, types
