@@ -80,7 +80,7 @@ class ViSTLoss(torch.nn.Module):
         if self.window_divisors:
             sizes = [w for w, _, _ in vist_windows(pred.shape[1], self.window_divisors)]
             s = windowed_divergence(pred, target, self.window_divisors, self.gamma, self.backend)
-            for w, v in zip(sizes, s):
+            for w, v in zip(sizes, s, strict=True):
                 out[f"sdtw_{w}"] = v
         return out
 

@@ -1,0 +1,94 @@
+"""Pearson correlation per cell, and the three ways of averaging it found around the paper (SPEC §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vist.metrics.noise import _pearson_columns
+
+__all__ = ["CCResult", "as_rates", "cc"]
+
+
+def as_rates(a, name: str) -> np.ndarray:
+    """``a`` (array or tensor, ``[T, cells]`` or ``[T]``) as float64 ``[T, cells]``; NaN/inf → error."""
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected rates [T, cells] (or [T]), found shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"{name}: expected finite rates, found {a[tuple(bad)]} at [t={bad[0]}, cell={bad[1]}] "
+                         f"({int((~np.isfinite(a)).sum())} non-finite values)")
+    return a
+
+
+@dataclass(frozen=True)
+class CCResult:
+    """Per-cell Pearson r and its summaries.
+
+    Attributes:
+        r: ``[cells]`` Pearson correlation over the evaluated frames; NaN where either trace is
+            constant (r undefined).
+
+    Summaries (a cell with undefined r counts as r = 0 in all of them: a flat prediction explains
+    nothing, and dropping it would flatter the model):
+
+    * :attr:`mean` — signed mean over cells: **the headline** of this book;
+    * :attr:`mean_abs` — mean of ``|r|``: what the authors' training logs averaged;
+    * :attr:`mean_positive` — mean over cells with ``r > 0`` only: what the authors' prediction
+      code averaged.
+    """
+
+    r: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        """Signed mean over cells (headline)."""
+        return float(np.nan_to_num(self.r, nan=0.0).mean())
+
+    @property
+    def mean_abs(self) -> float:
+        """Mean of |r| (the authors' logs)."""
+        return float(np.abs(np.nan_to_num(self.r, nan=0.0)).mean())
+
+    @property
+    def mean_positive(self) -> float:
+        """Mean of r over cells with r > 0 (the authors' prediction code); NaN if none."""
+        pos = self.r[np.nan_to_num(self.r, nan=0.0) > 0]
+        return float(pos.mean()) if pos.size else float("nan")
+
+    @property
+    def n_undefined(self) -> int:
+        """Cells whose r is undefined (a constant trace)."""
+        return int(np.isnan(self.r).sum())
+
+    def summary(self) -> dict[str, float]:
+        """The labelled summaries, for tables."""
+        return {"CC (signed mean, headline)": self.mean,
+                "CC (mean |r|, authors' logs)": self.mean_abs,
+                "CC (mean of r>0, authors' prediction code)": self.mean_positive,
+                "cells with undefined r": self.n_undefined}
+
+    def __array__(self, dtype=None, copy=None):
+        return self.r if dtype is None else self.r.astype(dtype)
+
+
+def cc(pred, target) -> CCResult:
+    """Pearson r per cell between predicted and recorded rates.
+
+    Args:
+        pred: ``[T, cells]`` (or ``[T]``) predicted rates, spikes per bin; array or tensor.
+        target: the same shape: recorded (trial-mean) rates.
+
+    Returns:
+        :class:`CCResult` with ``r [cells]`` and the labelled means.
+    """
+    p, t = as_rates(pred, "cc: pred"), as_rates(target, "cc: target")
+    if p.shape != t.shape:
+        raise ValueError(f"cc: pred and target must have the same shape; found {p.shape} and {t.shape}")
+    return CCResult(r=_pearson_columns(p, t))
