@@ -4,17 +4,11 @@ import re
 import sys
 
 text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-current = None
-rows = []
-for line in text.splitlines():
-    m = re.search(r"Executing notebook using .*?: (\S+)", line)
-    if m:
-        current = m.group(1).rsplit("/", 1)[-1]
-    m = re.search(r"Executed notebook in ([0-9.]+) seconds", line)
-    if m and current:
-        rows.append((current, float(m.group(1))))
-        current = None
-for name, secs in rows:
-    print(f"{name:40s} {secs:8.1f}")
-if not rows:
-    print("(no chapter was executed: all came from the execution cache)")
+executed = re.findall(r"(\S+?): Executed notebook in ([0-9.]+) seconds", text)
+cached = re.findall(r"(\S+?): Using cached notebook", text)
+for path, secs in executed:
+    print(f"{path.rsplit('/', 1)[-1]:40s} {float(secs):8.1f}")
+for path in cached:
+    print(f"{path.rsplit('/', 1)[-1]:40s} (from the execution cache)")
+if not executed and not cached:
+    print("(no chapter execution found in the log)")
