@@ -8,6 +8,7 @@ import sys
 
 BENCHMARKS = {
     "data": "vist.bench.data",
+    "prior": "vist.bench.prior",
 }
 
 
