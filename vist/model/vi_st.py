@@ -237,7 +237,9 @@ class ViST(nn.Module):
         if rf.shape[0] != x.shape[0]:
             raise ValueError(f"rf: expected batch {x.shape[0]} like x, found {rf.shape[0]}")
         dtype = self.video.inp.weight.dtype
-        return x.to(dtype), rf.to(device=x.device, dtype=dtype)
+        if not torch.is_autocast_enabled(x.device.type):  # under autocast the convs cast themselves
+            x = x.to(dtype)
+        return x, rf.to(device=x.device, dtype=dtype)
 
     def forward(self, x: torch.Tensor, rf: torch.Tensor) -> torch.Tensor:
         """Predicted rates ``[B, T, cells]`` (spikes per frame bin) from ``x [B, T, G·G, D]``, ``rf``."""

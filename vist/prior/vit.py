@@ -255,7 +255,7 @@ class ViTPrior:
 
         def compute() -> Iterator[tuple[slice, np.ndarray]]:
             for sl, out in self._batches(frames, [self.block]):
-                yield sl, out[self.block].float().cpu().numpy()
+                yield sl, out[self.block].to(torch.float16).cpu().numpy()
 
         return cached(self.kind, self.cache_key(frames), shape, compute, self.label, self.cache)
 
