@@ -260,3 +260,19 @@ def test_movie_digest_is_content_based(frames):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         small_prior().features(frames)
+
+
+def test_linear_cka_and_pca_colors():
+    from vist.prior.analysis import layer_similarity, linear_cka, pca_colors
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(200, 6))
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    assert linear_cka(a, 3.0 * a @ q) == pytest.approx(1.0)
+    assert linear_cka(a, rng.normal(size=(200, 6))) < 0.2
+    layers, sim = layer_similarity({-1: a.reshape(20, 10, 6), -2: (a @ q).reshape(20, 10, 6)})
+    assert layers == [-1, -2] and sim[0, 1] == pytest.approx(1.0)
+    colors = pca_colors(rng.normal(size=(5, 9, 6)).astype(np.float16), grid=3)
+    assert colors.shape == (5, 3, 3, 3) and colors.min() >= 0 and colors.max() <= 1
+    with pytest.raises(ValueError, match="9 patches"):
+        pca_colors(rng.normal(size=(5, 8, 6)), grid=3)

@@ -12,9 +12,9 @@ from vist.model.ablations import ABLATIONS, Ablation, ablation_config
 from vist.model.crnn import CRNN, CRNNConfig
 from vist.model.i3d import I3D
 from vist.model.mstcn import MSTCN, MSTCNConfig
-from vist.model.summary import count_parameters, shape_table
+from vist.model.summary import causality_profile, count_parameters, input_footprint, shape_table
 from vist.model.vi_st import PAPER_CMST_KERNELS, ViST, ViSTConfig, temporal_reach
 
 __all__ = ["ABLATIONS", "CRNN", "I3D", "MSTCN", "PAPER_CMST_KERNELS", "Ablation", "CRNNConfig",
-           "MSTCNConfig", "ViST", "ViSTConfig", "ablation_config", "count_parameters",
-           "shape_table", "temporal_reach"]
+           "MSTCNConfig", "ViST", "ViSTConfig", "ablation_config", "causality_profile",
+           "count_parameters", "input_footprint", "shape_table", "temporal_reach"]

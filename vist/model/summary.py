@@ -1,9 +1,10 @@
-"""Model inspection: parameter counts and the tensor shape after every stage (via forward hooks)."""
+"""Model inspection: parameter counts, the tensor shape after every stage (forward hooks), causality."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -61,3 +62,45 @@ def shape_table(model: nn.Module, *inputs: Any, depth: int = 1, **kwargs: Any) -
     rows.append({"stage": "(model)", "module": type(model).__name__, "output": tuple(out.shape),
                  "params": count_parameters(model)})
     return rows
+
+
+def causality_profile(model: nn.Module, x: torch.Tensor, t0: int, *extra: Any,
+                      seed: int = 0) -> np.ndarray:
+    """Per frame, the largest output change when every input from frame ``t0`` on is redrawn.
+
+    Args:
+        model: called as ``model(x, *extra)`` → ``[B, T, cells]``; run in eval mode.
+        x: inputs ``[B, T, ...]`` (time second).
+        t0: first replaced frame.
+
+    Returns:
+        ``float64 [T]``: ``max |y − y'|`` over batch and cells at each frame. A causal model gives
+        exactly 0 before ``t0``.
+    """
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    x2 = x.clone()
+    x2[:, t0:] = torch.randn(x2[:, t0:].shape, generator=g, device=x.device, dtype=x.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            diff = (model(x, *extra) - model(x2, *extra)).abs()
+    finally:
+        model.train(was_training)
+    return diff.amax(dim=(0, 2)).double().cpu().numpy()
+
+
+def input_footprint(model: nn.Module, x: torch.Tensor, t: int, *extra: Any) -> np.ndarray:
+    """``Σ |∂ y[:, t, :] / ∂ x[:, s]|`` for every input frame s (eval mode): which frames output t reads.
+
+    Returns:
+        ``float64 [T]``; zero outside the model's temporal reach around ``t``.
+    """
+    was_training = model.training
+    model.eval()
+    x = x.detach().clone().requires_grad_(True)
+    try:
+        model(x, *extra)[:, t].sum().backward()
+    finally:
+        model.train(was_training)
+    return x.grad.abs().flatten(2).sum(dim=(0, 2)).double().cpu().numpy()

@@ -109,3 +109,9 @@ def cached(kind: str, key: Mapping[str, Any], shape: tuple[int, ...],
     except CacheError as err:
         warnings.warn(f"cached features unusable, recomputing: {err}", stacklevel=3)
     return write_entry(kind, key, shape, compute(), label)
+
+
+def has_entry(kind: str, key: Mapping[str, Any]) -> bool:
+    """Whether an entry (array and sidecar) exists for ``key``; it is verified only when loaded."""
+    arr_path, meta_path = entry_paths(kind, key)
+    return arr_path.exists() and meta_path.exists()
