@@ -8,7 +8,7 @@ import torch
 
 from vist.kernels import soft_dtw, vist_windows, windowed_divergence
 from vist.kernels.reference import legacy_tslearn_soft_dtw, soft_dtw_bruteforce
-from vist.kernels.soft_dtw import _backward_E, _forward_R, sq_euclidean_cost
+from vist.kernels.soft_dtw import soft_alignment, sq_euclidean_cost
 
 
 def shifted_sines(B=2, N=12, M=12, d=5, shift=2, dtype=torch.float64):
@@ -119,7 +119,9 @@ def test_alignment_is_a_soft_path():
     """E = ∂value/∂C: 1 at both corners, entries in [0, 1], each row-sum ≥ 1/(row visits)."""
     x, y = shifted_sines(B=1, N=9, M=13, d=3)
     C = sq_euclidean_cost(x, y)
-    E = _backward_E(C, _forward_R(C, 0.1), 0.1)[0]
+    v, E = soft_alignment(C, 0.1)
+    E = E[0]
+    assert abs(v.item() - soft_dtw_bruteforce(x, y, 0.1).item()) <= 1e-9 * abs(v.item())
     assert abs(E[0, 0].item() - 1) < 1e-9 and abs(E[-1, -1].item() - 1) < 1e-9
     assert E.min() >= -1e-12 and E.max() <= 1 + 1e-9
     # every anti-diagonal band is crossed: each row is visited with total mass >= 1
@@ -169,14 +171,13 @@ def test_legacy_tslearn_defect_is_the_truncated_problem():
     x, y = shifted_sines(B=2, N=12, M=10, d=5, shift=2)
     leg = legacy_tslearn_soft_dtw(x, y, 0.1)
     C = sq_euclidean_cost(x, y)
-    full = _forward_R(C, 0.1)[:, -1, -1]
-    trunc_R = _forward_R(C[:, :-1, :-1], 0.1)
-    E_trunc = _backward_E(C[:, :-1, :-1], trunc_R, 0.1)
+    full, _ = soft_alignment(C, 0.1)
+    trunc_value, E_trunc = soft_alignment(C[:, :-1, :-1], 0.1)
     expect = torch.zeros_like(C)
     expect[:, :-1, :-1] = E_trunc
     expect[:, -1, -1] = 1.0
     assert np.allclose(leg.value, full.numpy(), rtol=1e-10)
-    assert np.allclose(leg.value_after_backward, trunc_R[:, -1, -1].numpy(), rtol=1e-10)
+    assert np.allclose(leg.value_after_backward, trunc_value.numpy(), rtol=1e-10)
     assert np.allclose(leg.alignment, expect.numpy(), atol=1e-10)
     # and on these time-shifted signals the defect is large
     xr = x.clone().requires_grad_(True)

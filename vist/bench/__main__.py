@@ -8,6 +8,7 @@ import sys
 
 BENCHMARKS = {
     "data": "vist.bench.data",
+    "kernels": "vist.bench.kernels",
     "prior": "vist.bench.prior",
 }
 
