@@ -171,34 +171,83 @@ def soft_alignment(C: torch.Tensor, gamma: float = 0.1) -> tuple[torch.Tensor, t
     return Rd[N + M, :, N].clone(), E
 
 
+def _skew_index(N: int, M: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat indices mapping a row-major ``[N, M]`` matrix to diagonal-major ``[N+M+1, N+1]``
+    (``idx``; invalid slots point at 0 and are masked by ``ok``), and back (``back [N*M]``)."""
+    ss = torch.arange(N + M + 1, device=device)[:, None]
+    ii = torch.arange(N + 1, device=device)[None, :]
+    jj = ss - ii
+    ok = (ii >= 1) & (jj >= 1) & (jj <= M)
+    idx = torch.where(ok, (ii - 1) * M + (jj - 1), 0)
+    i = torch.arange(1, N + 1, device=device)[:, None]
+    j = torch.arange(1, M + 1, device=device)[None, :]
+    back = ((i + j) * (N + 1) + i).reshape(-1)
+    return idx, ok, back
+
+
+# wide features and short sequences (the Vi-ST windows): BLAS for costs and gradients
+_MATRIX_MAX_CELLS = 1 << 16
+
+
 class _SoftDTWTorch(torch.autograd.Function):
     """Soft-DTW value ``[B]`` with the hand-written backward (CPU or any device; loops in Python).
 
-    Costs are computed per anti-diagonal from contiguous slices of ``x`` and of ``y`` reversed in
-    time (cell ``(i, s - i)`` pairs ``x[i-1]`` with ``y_rev[M - s + i]``), and the backward adds
-    each diagonal's contribution to the gradients the same way: no ``[B, N, M]`` cost matrix and
-    no ``[B, N, M, d]`` tensor is ever formed.
+    Two ways to feed costs to the diagonal-major recursion, same results:
+
+    * short sequences of many features (``d > 2``, ``N·M <= 65536``: the Vi-ST windows): the cost
+      matrix by one batched matmul, reordered diagonal-major once; the backward gathers ``E``
+      back to ``[B, N, M]`` and forms the gradients with two matmuls;
+    * otherwise (long, low-dimensional sequences): costs per anti-diagonal from contiguous slices
+      of ``x`` and of ``y`` reversed in time (cell ``(i, s - i)`` pairs ``x[i-1]`` with
+      ``y_rev[M - s + i]``); the backward adds each diagonal's contribution to the gradients the
+      same way, so no ``[B, N, M]`` matrix is formed.
+
+    Neither forms a ``[B, N, M, d]`` tensor.
     """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
-        B, N, _ = x.shape
+        B, N, d = x.shape
         M = y.shape[1]
-        yr = y.flip(1).contiguous()
+        ctx.gamma = gamma
+        ctx.matrix = d > 2 and N * M <= _MATRIX_MAX_CELLS
+        if ctx.matrix:
+            C = (x * x).sum(-1)[:, :, None] + (y * y).sum(-1)[:, None, :] \
+                - 2.0 * torch.bmm(x, y.transpose(1, 2))
+            idx, ok, _ = _skew_index(N, M, x.device)
+            Cd = (C.clamp_min_(0.0).reshape(B, -1)[:, idx] * ok).permute(1, 0, 2).contiguous()
 
-        def cost(s, i0, i1):
-            return ((x[:, i0 - 1:i1] - yr[:, M - s + i0:M - s + i1 + 1]) ** 2).sum(-1)
+            def cost(s, i0, i1):
+                return Cd[s, :, i0:i1 + 1]
+        else:
+            yr = y.flip(1).contiguous()
+            Cd = None
+
+            def cost(s, i0, i1):
+                return ((x[:, i0 - 1:i1] - yr[:, M - s + i0:M - s + i1 + 1]) ** 2).sum(-1)
 
         Rd = _forward_diag(cost, B, N, M, gamma, x)
-        ctx.save_for_backward(x, y, Rd)
-        ctx.gamma = gamma
+        ctx.save_for_backward(x, y, Rd, Cd)
         return Rd[N + M, :, N].clone()
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
-        x, y, Rd = ctx.saved_tensors
-        N, M = x.shape[1], y.shape[1]
+        x, y, Rd, Cd = ctx.saved_tensors
+        B, N, M = x.shape[0], x.shape[1], y.shape[1]
+        scale = grad_out[:, None, None]
+        if ctx.matrix:
+            Ed = torch.zeros_like(Rd)
+
+            def put(s, i0, i1, e):
+                Ed[s, :, i0:i1 + 1] = e
+
+            _backward_diag(lambda s, i0, i1: Cd[s, :, i0:i1 + 1], Rd, N, M, ctx.gamma, put)
+            _, _, back = _skew_index(N, M, x.device)
+            E = Ed.permute(1, 0, 2).reshape(B, -1)[:, back].reshape(B, N, M) * scale
+            gx = 2.0 * (x * E.sum(2, keepdim=True) - torch.bmm(E, y))
+            gy = 2.0 * (y * E.sum(1)[:, :, None] - torch.bmm(E.transpose(1, 2), x))
+            return gx, gy, None
         yr = y.flip(1).contiguous()
         gx = torch.zeros_like(x)
         gyr = torch.zeros_like(yr)
@@ -215,7 +264,6 @@ class _SoftDTWTorch(torch.autograd.Function):
             gyr[:, M - s + i0:M - s + i1 + 1] -= g
 
         _backward_diag(cost, Rd, N, M, ctx.gamma, accumulate)
-        scale = grad_out[:, None, None]
         gx = gx * scale if ctx.needs_input_grad[0] else None
         gy = gyr.flip(1) * scale if ctx.needs_input_grad[1] else None
         return gx, gy, None
