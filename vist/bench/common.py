@@ -91,9 +91,9 @@ class BenchTable:
             keys = list(self.rows[0])
             cells = [[_fmt(r.get(k)) for k in keys] for r in self.rows]
             widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-            lines.append("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
+            lines.append("  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)))
             lines.append("  ".join("-" * w for w in widths))
-            lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+            lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
         lines += self.notes
         return "\n".join(lines)
 

@@ -22,17 +22,18 @@ def _check_trials(spikes: np.ndarray, minimum: int = 2) -> np.ndarray:
     return spikes
 
 
-def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r between matching columns of ``a`` and ``b`` (``[..., T, cells]`` → ``[..., cells]``).
 
-    A column with zero variance gives NaN.
+    A constant column (zero range, tested exactly, so rounding cannot hide it) gives NaN.
     """
+    constant = (np.ptp(a, axis=-2) == 0) | (np.ptp(b, axis=-2) == 0)
     a = a - a.mean(axis=-2, keepdims=True)
     b = b - b.mean(axis=-2, keepdims=True)
     num = (a * b).sum(axis=-2)
     den = np.sqrt((a * a).sum(axis=-2) * (b * b).sum(axis=-2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return np.where((den > 0) & ~constant, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 def split_half_reliability(spikes: np.ndarray, n_splits: int = 50, seed: int = 0) -> np.ndarray:
@@ -60,7 +61,7 @@ def split_half_reliability(spikes: np.ndarray, n_splits: int = 50, seed: int = 0
         perm = rng.permutation(n)
         a = spikes[perm[: n // 2]].mean(axis=0)
         b = spikes[perm[n // 2: 2 * (n // 2)]].mean(axis=0)
-        rs.append(_pearson_columns(a, b))
+        rs.append(pearson_columns(a, b))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
         r = np.nanmean(np.stack(rs), axis=0)
@@ -90,7 +91,7 @@ def oracle_correlation(spikes: np.ndarray) -> np.ndarray:
     loo = (total[None] - spikes) / (n - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(_pearson_columns(spikes, loo), axis=0)
+        return np.nanmean(pearson_columns(spikes, loo), axis=0)
 
 
 def feve(pred: np.ndarray, spikes: np.ndarray) -> np.ndarray:
