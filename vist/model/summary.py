@@ -65,13 +65,16 @@ def shape_table(model: nn.Module, *inputs: Any, depth: int = 1, **kwargs: Any) -
 
 
 def causality_profile(model: nn.Module, x: torch.Tensor, t0: int, *extra: Any,
-                      seed: int = 0) -> np.ndarray:
+                      seed: int = 0, eval_mode: bool = True) -> np.ndarray:
     """Per frame, the largest output change when every input from frame ``t0`` on is redrawn.
 
     Args:
-        model: called as ``model(x, *extra)`` → ``[B, T, cells]``; run in eval mode.
+        model: called as ``model(x, *extra)`` → ``[B, T, cells]``.
         x: inputs ``[B, T, ...]`` (time second).
         t0: first replaced frame.
+        seed: of the redrawn inputs.
+        eval_mode: run in eval mode (default); ``False`` runs in training mode (BatchNorm with
+            batch statistics, dropout active — use a model without dropout to compare).
 
     Returns:
         ``float64 [T]``: ``max |y − y'|`` over batch and cells at each frame. A causal model gives
@@ -81,7 +84,7 @@ def causality_profile(model: nn.Module, x: torch.Tensor, t0: int, *extra: Any,
     x2 = x.clone()
     x2[:, t0:] = torch.randn(x2[:, t0:].shape, generator=g, device=x.device, dtype=x.dtype)
     was_training = model.training
-    model.eval()
+    model.train(not eval_mode)
     try:
         with torch.no_grad():
             diff = (model(x, *extra) - model(x2, *extra)).abs()

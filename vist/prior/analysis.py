@@ -5,17 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def pca_colors(features: np.ndarray, grid: int, fit_frames: int = 256, seed: int = 0) -> np.ndarray:
+def pca_colors(features: np.ndarray, grid: int, index: np.ndarray | None = None,
+               fit_frames: int = 256) -> np.ndarray:
     """Patch features as RGB: the first three principal components, scaled to ``[0, 1]``.
 
     Args:
-        features: ``[T, G·G, D]``.
+        features: ``[T, G·G, D]`` (may be a memory map).
         grid: G.
-        fit_frames: frames (chosen evenly) on which the components and the colour range are fit,
-            so all frames share one colour code.
+        index: frames to colour (default: all).
+        fit_frames: frames (chosen evenly over the movie) on which the components and the colour
+            range are fit, so all frames share one colour code.
 
     Returns:
-        ``float32 [T, G, G, 3]``.
+        ``float32 [len(index), G, G, 3]``.
     """
     t, p, d = features.shape
     if p != grid * grid:
@@ -27,9 +29,10 @@ def pca_colors(features: np.ndarray, grid: int, fit_frames: int = 256, seed: int
     comps = vt[:3].T
     proj_fit = (fit - mean) @ comps
     lo, hi = np.percentile(proj_fit, 1, axis=0), np.percentile(proj_fit, 99, axis=0)
-    out = (np.asarray(features, dtype=np.float32).reshape(-1, d) - mean) @ comps
+    index = np.arange(t) if index is None else np.asarray(index)
+    out = (np.asarray(features[index], dtype=np.float32).reshape(-1, d) - mean) @ comps
     out = np.clip((out - lo) / np.maximum(hi - lo, 1e-12), 0, 1)
-    return out.reshape(t, grid, grid, 3).astype(np.float32)
+    return out.reshape(len(index), grid, grid, 3).astype(np.float32)
 
 
 def linear_cka(a: np.ndarray, b: np.ndarray) -> float:
@@ -51,16 +54,34 @@ def linear_cka(a: np.ndarray, b: np.ndarray) -> float:
     return float(cross / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
 
 
-def layer_similarity(layer_features: dict[int, np.ndarray]) -> tuple[list[int], np.ndarray]:
-    """Linear CKA between every pair of layers' ``[T, P, D]`` features (samples = frames × patches).
+def token_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean cosine similarity of the same token in two representations ``[..., D]`` of equal shape
+    (1 = every patch's feature vector points the same way in both)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1])
+    b = np.asarray(b, dtype=np.float64).reshape(-1, np.shape(b)[-1])
+    if a.shape != b.shape:
+        raise ValueError(f"token_cosine: expected equal shapes, found {a.shape} and {b.shape}")
+    num = np.sum(a * b, axis=1)
+    return float(np.mean(num / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)))
+
+
+def layer_similarity(layer_features: dict[int, np.ndarray], metric: str = "cka") -> tuple[list[int], np.ndarray]:
+    """Similarity between every pair of layers' ``[T, P, D]`` features (samples = frames × patches).
+
+    Args:
+        metric: ``"cka"`` (linear CKA: same geometry up to rotation and scale) or ``"cosine"``
+            (:func:`token_cosine`: same coordinates).
 
     Returns:
-        (layers in the dict's order, ``[L, L]`` CKA matrix).
+        (layers in the dict's order, ``[L, L]`` similarity matrix).
     """
+    fn = {"cka": linear_cka, "cosine": token_cosine}.get(metric)
+    if fn is None:
+        raise ValueError(f"metric: expected 'cka' or 'cosine', found {metric!r}")
     layers = list(layer_features)
     flat = {k: np.asarray(v).reshape(-1, np.asarray(v).shape[-1]) for k, v in layer_features.items()}
     sim = np.eye(len(layers))
     for i, a in enumerate(layers):
         for j in range(i + 1, len(layers)):
-            sim[i, j] = sim[j, i] = linear_cka(flat[a], flat[layers[j]])
+            sim[i, j] = sim[j, i] = fn(flat[a], flat[layers[j]])
     return layers, sim

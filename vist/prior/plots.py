@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -72,8 +73,9 @@ def pca_strip(frames: np.ndarray, colors: np.ndarray, index: Sequence[int], labe
     return fig
 
 
-def layer_similarity(panels: dict[str, tuple[list[int], np.ndarray]]) -> plt.Figure:
-    """One CKA heatmap per prior: ``{title: (layers, [L, L] matrix)}``, layers labelled L−n."""
+def layer_similarity(panels: dict[str, tuple[list[int], np.ndarray]], label: str = "linear CKA"
+                     ) -> plt.Figure:
+    """One similarity heatmap per prior: ``{title: (layers, [L, L] matrix)}``, layers labelled L−n."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), squeeze=False)
     for ax, (title, (layers, sim)) in zip(axes[0], panels.items(), strict=True):
         im = ax.imshow(sim, vmin=0, vmax=1, cmap="viridis")
@@ -81,6 +83,6 @@ def layer_similarity(panels: dict[str, tuple[list[int], np.ndarray]]) -> plt.Fig
         step = max(1, len(names) // 12)
         ax.set_xticks(range(0, len(names), step), names[::step], rotation=90, fontsize=7)
         ax.set_yticks(range(0, len(names), step), names[::step], fontsize=7)
-        ax.set_title(title, fontsize=9)
-    fig.colorbar(im, ax=axes[0].tolist(), fraction=0.025, label="linear CKA")
+        ax.set_title(textwrap.fill(title, 42), fontsize=8)
+    fig.colorbar(im, ax=axes[0].tolist(), fraction=0.025, label=label)
     return fig

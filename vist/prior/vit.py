@@ -227,7 +227,7 @@ class ViTPrior:
 
     def _batches(self, frames: np.ndarray | torch.Tensor, blocks: Sequence[int]
                  ) -> Iterator[tuple[slice, dict[int, torch.Tensor]]]:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         n = frames.shape[0]
         starts = range(0, n, self.batch_size)
@@ -235,7 +235,7 @@ class ViTPrior:
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16,
                                   enabled=self.precision == "bf16")
         for s in tqdm(starts, disable=not show, desc=f"{self.short_name} L{self.layer}",
-                      unit="batch", mininterval=5.0):
+                      unit="batch", mininterval=30.0):
             sl = slice(s, min(s + self.batch_size, n))
             x = imagenet_input(frames[sl], self.img_size, self.device)
             with torch.inference_mode(), autocast:
