@@ -1,0 +1,106 @@
+"""vist.train: determinism, resuming, divergence, parameter validation, run storage and reuse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vist.data.synthetic import simulate
+from vist.model import ViST, ViSTConfig
+from vist.prior import PixelPrior
+from vist.train import RunSpec, TrainingDiverged, TrainSettings, fit
+from vist.train.evaluate import evaluate, predict
+from vist.train.inputs import prepare_from
+from vist.train.schedule import one_cycle_lr
+
+TINY = TrainSettings(batch=2, window=40, batches_per_epoch=3, epochs=3, warmup_epochs=1,
+                     swa_start=1, model={"vist": {"video_dim": 8, "video_layers": 2}})
+
+
+@pytest.fixture(scope="module")
+def data():
+    rec = simulate("mov1", seed=0, trials=4, n_frames=120).cells(range(10))
+    return prepare_from(rec, None, PixelPrior(img_size=224, cache=False))
+
+
+def _model(data, seed=0):
+    torch.manual_seed(seed)
+    return ViST(ViSTConfig(feat_dim=data.train_x.shape[2], cells=data.cells, video_dim=8, video_layers=2))
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_same_seed_gives_identical_weights_and_metrics(data):
+    runs = []
+    for _ in range(2):
+        out = fit(_model(data), data, TINY, seed=3, progress=False)
+        pred = predict(out.model, data, torch.device("cpu"))
+        runs.append((_weights(out.model), evaluate(pred, data)["summary"]))
+    for k in runs[0][0]:
+        torch.testing.assert_close(runs[0][0][k], runs[1][0][k], rtol=0, atol=0)
+    assert runs[0][1] == runs[1][1]
+
+
+def test_resuming_gives_the_same_final_weights(data, tmp_path):
+    whole = fit(_model(data), data, TINY, seed=1, progress=False)
+    ckpt = tmp_path / "ckpt.pt"
+    fit(_model(data), data, TINY, seed=1, checkpoint=ckpt, progress=False, stop_after_epoch=0)
+    assert ckpt.exists()
+    resumed = fit(_model(data), data, TINY, seed=1, checkpoint=ckpt, progress=False)
+    assert resumed.resumed_from == 1
+    a, b = _weights(whole.model), _weights(resumed.model)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    assert [h["loss"] for h in whole.history] == [h["loss"] for h in resumed.history]
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    poisoned = prepare_from(simulate("mov1", seed=0, trials=4, n_frames=120).cells(range(10)), None,
+                            PixelPrior(img_size=224, cache=False))
+
+    def poison_after_first_epoch(model):
+        poisoned.train_y[:] = float("nan")
+        return {}
+
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, step 0.*epoch \(0\) is kept"):
+        fit(_model(poisoned), poisoned, TINY, checkpoint=ckpt, evaluate=poison_after_first_epoch, progress=False)
+    state = torch.load(ckpt, weights_only=False)
+    assert state["epoch"] == 0
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_training_reduces_the_loss(data):
+    settings = TrainSettings(batch=4, window=40, batches_per_epoch=6, epochs=4, warmup_epochs=1,
+                             swa_start=None, lr=3e-3)
+    out = fit(_model(data), data, settings, seed=0, progress=False)
+    assert out.history[-1]["loss"] < out.history[0]["loss"]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("model", "transformer", r"model: expected one of \['vist', 'crnn', 'mstcn'\]"),
+    ("train_movie", "mov3", r"train_movie: expected one of \['mov1', 'mov2'\]"),
+    ("preset", "huge", r"preset: expected one of \['paper', 'small'\]"),
+    ("loss", "mse", r"loss: expected one of"),
+    ("prior", "clip", r"prior: expected one of"),
+])
+def test_unknown_values_fail_before_any_work(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        RunSpec(**{field: value})
+
+
+def test_spec_roundtrip_and_id():
+    spec = RunSpec(model="vist", cells=(3, 1), model_options={"condition": "none"})
+    again = RunSpec.from_dict(spec.to_dict())
+    assert again == spec and again.run_id() == spec.run_id()
+    assert spec.run_id() != spec.replace(seed=1).run_id()
+
+
+def test_schedule_warms_up_then_decays():
+    lrs = [one_cycle_lr(s, 100, 10, 8e-4, 5e-5, 1e-4) for s in range(100)]
+    assert lrs[0] == pytest.approx(5e-5) and max(lrs) == pytest.approx(8e-4)
+    assert lrs[-1] == pytest.approx(1e-4)
+    assert np.all(np.diff(lrs[:10]) > 0) and np.all(np.diff(lrs[10:]) <= 0)

@@ -1,0 +1,17 @@
+"""Training and evaluation (SPEC §5, §7): ``train_run(RunSpec(...))`` → :class:`Run`.
+
+* :class:`RunSpec` — everything that determines a run (model, prior, loss, data, movies, seed,
+  preset, …);
+* :func:`train_run` — trains with the preset's settings (AdamW, one-cycle schedule, SWA, random
+  windows, the Vi-ST loss), evaluates on the test split with every metric, and stores the run
+  with provenance; an identical spec is reused unless ``rerun=True``;
+* :class:`Run` — a stored run: summary, per-cell metrics, per-epoch history, predictions.
+"""
+
+from vist.train.loop import TrainingDiverged, fit
+from vist.train.runs import Run, results_dir, train_run
+from vist.train.settings import TRAIN_PRESETS, TrainSettings
+from vist.train.spec import MODELS, PRIORS, RunSpec
+
+__all__ = ["MODELS", "PRIORS", "TRAIN_PRESETS", "Run", "RunSpec", "TrainSettings", "TrainingDiverged",
+           "fit", "results_dir", "train_run"]

@@ -1,0 +1,196 @@
+"""The training loop: AdamW, one-cycle schedule, stochastic weight averaging, checkpoints.
+
+Every epoch ends with a checkpoint written atomically (model, optimiser, SWA average, random
+states, history), so an interrupted run resumes to exactly the weights an uninterrupted one
+reaches. A non-finite loss stops the run with :class:`TrainingDiverged`; the last checkpoint,
+from the last good epoch, is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vist.cache import atomic_path
+from vist.data import WindowSampler
+from vist.losses import ViSTLoss
+from vist.train.inputs import Prepared
+from vist.train.schedule import one_cycle_lr
+from vist.train.settings import TrainSettings
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class Trained:
+    """The outcome of :func:`fit`: the final model (SWA average if enabled) and the log."""
+
+    model: nn.Module
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    step_ms: float = 0.0
+    resumed_from: int | None = None
+
+
+def windows(x: torch.Tensor, y: torch.Tensor, starts: np.ndarray, length: int, device: torch.device
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack windows ``x[s:s+length]`` → ``[B, length, …]`` (float32) and ``y`` → ``[B, length, cells]``."""
+    idx = torch.as_tensor(starts)[:, None] + torch.arange(length)[None]
+    return x[idx].to(device, torch.float32, non_blocking=True), y[idx].to(device, non_blocking=True)
+
+
+def _autocast(device: torch.device, settings: TrainSettings):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and settings.bf16)
+
+
+@torch.no_grad()
+def _update_bn(model: nn.Module, data: Prepared, sampler_starts: list[np.ndarray], settings: TrainSettings,
+               device: torch.device) -> None:
+    """Recompute BatchNorm statistics of the averaged model over training windows (as SWA needs)."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = {m: m.momentum for m in norms}
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the passes below
+    was_training = model.training
+    model.train()
+    rf = data.rf.to(device)
+    for starts in sampler_starts:
+        x, _ = windows(data.train_x, data.train_y, starts, settings.window, device)
+        with _autocast(device, settings):
+            model(x, rf)
+    for m in norms:
+        m.momentum = momenta[m]
+    model.train(was_training)
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def fit(model: nn.Module, data: Prepared, settings: TrainSettings, loss_name: str = "full",
+        seed: int = 0, device: torch.device | str = "cpu", checkpoint: Path | None = None,
+        evaluate: Callable[[nn.Module], dict[str, float]] | None = None, progress: bool = True,
+        stop_after_epoch: int | None = None) -> Trained:
+    """Train ``model`` on ``data``'s training segments.
+
+    Args:
+        model: freshly initialised model (its weights are the run's starting point).
+        data: the run's tensors (:func:`vist.train.inputs.prepare`).
+        settings: optimisation settings of the preset.
+        loss_name: a key of :data:`vist.losses.ABLATIONS`.
+        seed: seeds window sampling and dropout.
+        device: where to train.
+        checkpoint: file to write after every epoch and to resume from if it exists.
+        evaluate: called with the model (in eval mode) after every epoch; its dict joins the log.
+        progress: show a progress bar.
+        stop_after_epoch: stop after this epoch (0-based) — to test resuming.
+
+    Raises:
+        TrainingDiverged: a non-finite loss; the checkpoint of the last good epoch stays on disk.
+    """
+    from tqdm.auto import tqdm
+
+    device = torch.device(device)
+    model = model.to(device)
+    loss_fn = ViSTLoss.ablation(loss_name)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    sampler = WindowSampler(data.train_segments, settings.window, settings.batch,
+                            settings.batches_per_epoch, seed=seed)
+    rf = data.rf.to(device)
+    swa: nn.Module | None = None
+    swa_n = 0
+    history: list[dict[str, Any]] = []
+    start_epoch, resumed = 0, None
+    torch.manual_seed(seed)
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if state["swa"] is not None:
+            swa = copy.deepcopy(model)
+            swa.load_state_dict(state["swa"])
+        swa_n, history = state["swa_n"], state["history"]
+        sampler.rng.bit_generator.state = state["sampler"]
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch = resumed = state["epoch"] + 1
+    steps_total = settings.steps
+    warmup = settings.warmup_epochs * settings.batches_per_epoch
+    step_times: list[float] = []
+    t_start = time.perf_counter()
+    bar = tqdm(total=steps_total, initial=start_epoch * settings.batches_per_epoch, disable=not progress,
+               desc="training", unit="step", mininterval=2.0)
+    for epoch in range(start_epoch, settings.epochs):
+        model.train()
+        losses = []
+        for i, starts in enumerate(sampler):
+            step = epoch * settings.batches_per_epoch + i
+            for group in opt.param_groups:
+                group["lr"] = one_cycle_lr(step, steps_total, warmup, settings.lr, settings.lr_start,
+                                           settings.lr_end)
+            t0 = time.perf_counter()
+            x, y = windows(data.train_x, data.train_y, starts, settings.window, device)
+            with _autocast(device, settings):
+                pred = model(x, rf)
+            loss = loss_fn(pred.float(), y)
+            if not torch.isfinite(loss):
+                bar.close()
+                where = f"epoch {epoch}, step {i}"
+                kept = (f"the checkpoint of the last good epoch ({epoch - 1}) is kept at {checkpoint}"
+                        if checkpoint is not None and epoch > 0 else "no checkpoint was written yet")
+                raise TrainingDiverged(f"the loss became {loss.item()} at {where}; {kept}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            step_times.append(time.perf_counter() - t0)
+            losses.append(float(loss.detach()))
+            bar.update(1)
+        if settings.swa_start is not None and epoch >= settings.swa_start:
+            if swa is None:
+                swa = copy.deepcopy(model)
+            else:  # running mean of the end-of-epoch weights
+                with torch.no_grad():
+                    for a, p in zip(swa.parameters(), model.parameters(), strict=True):
+                        a.mul_(swa_n / (swa_n + 1)).add_(p.detach(), alpha=1 / (swa_n + 1))
+            swa_n += 1
+        record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses)),
+                                  "lr": opt.param_groups[0]["lr"], "swa_n": swa_n}
+        if evaluate is not None:
+            model.eval()
+            record.update(evaluate(model))
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.4f}", cc=f"{record.get('cc', float('nan')):.3f}")
+        if checkpoint is not None:
+            _save(checkpoint, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                               "swa": None if swa is None else swa.state_dict(), "swa_n": swa_n,
+                               "history": history, "sampler": sampler.rng.bit_generator.state,
+                               "torch_rng": torch.get_rng_state(), "epoch": epoch})
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+    bar.close()
+    final = model
+    if swa is not None:
+        # BatchNorm statistics of the averaged weights, from a fixed set of training windows
+        bn_sampler = WindowSampler(data.train_segments, settings.window, settings.batch,
+                                   min(settings.batches_per_epoch, 16), seed=seed + 1)
+        _update_bn(swa, data, list(bn_sampler), settings, device)
+        final = swa
+    final.eval()
+    return Trained(model=final, history=history, train_seconds=time.perf_counter() - t_start,
+                   step_ms=1000 * float(np.median(step_times)) if step_times else 0.0,
+                   resumed_from=resumed)

@@ -1,0 +1,102 @@
+"""What a training run is: :class:`RunSpec`, everything that determines its result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from vist.cache import key_digest
+
+MODELS = ("vist", "crnn", "mstcn")
+PRIORS = ("dinov2", "pixels", "i3d", "frames")
+DEFAULT_PRIOR = {"vist": "dinov2", "crnn": "frames", "mstcn": "dinov2"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run. Two runs with equal specs (and code) give the same result on a CPU.
+
+    Attributes:
+        model: ``"vist"``, ``"crnn"`` or ``"mstcn"``.
+        prior: what the model sees: ``"dinov2"`` (ViT features), ``"pixels"`` (patch luminance),
+            ``"i3d"`` (untrained I3D features) or ``"frames"`` (CRNN's downsampled frames).
+        model_options: changes to the model's configuration (e.g. ablation switches).
+        loss: a key of :data:`vist.losses.ABLATIONS` (``"full"`` is the paper's loss).
+        data: ``"synthetic"``, a Dryad folder or a saved recording.
+        train_movie, test_movie: equal → contiguous halves of one movie (first half to train);
+            different → all of one movie to train, all of the other to test.
+        split: ``"halves"`` or ``"blocks"`` for within-movie runs.
+        seed: model initialisation, window sampling, dropout — and the virtual retina.
+        trials: trials of the virtual retina.
+        preset: ``"paper"`` or ``"small"`` (resolved; never ``"auto"``).
+        backbone, layer, weights: the ViT prior (``backbone=None``: the preset's).
+        cells: train and evaluate on these cells only (``None``: all).
+        epochs: override the preset's number of epochs.
+    """
+
+    model: str = "vist"
+    prior: str | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
+    loss: str = "full"
+    data: str = "synthetic"
+    train_movie: str = "mov1"
+    test_movie: str = "mov1"
+    split: str = "halves"
+    seed: int = 0
+    trials: int = 20
+    preset: str = "small"
+    backbone: str | None = None
+    layer: int = -1
+    weights: str | None = None
+    cells: tuple[int, ...] | None = None
+    epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        from vist.data import MOVIES
+        from vist.losses import ABLATIONS as LOSSES
+        from vist.presets import PRESETS
+
+        if self.model not in MODELS:
+            raise ValueError(f"model: expected one of {list(MODELS)}, found {self.model!r}")
+        if self.prior is None:
+            object.__setattr__(self, "prior", DEFAULT_PRIOR[self.model])
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior: expected one of {list(PRIORS)}, found {self.prior!r}")
+        if (self.model == "crnn") != (self.prior == "frames"):
+            raise ValueError(f"prior: the CRNN reads frames (prior='frames') and only it does; found "
+                             f"model={self.model!r} with prior={self.prior!r}")
+        for name in ("train_movie", "test_movie"):
+            if getattr(self, name) not in MOVIES:
+                raise ValueError(f"{name}: expected one of {list(MOVIES)}, found {getattr(self, name)!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {list(LOSSES)}, found {self.loss!r}")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset: expected one of {list(PRESETS)} (resolve 'auto' first), found {self.preset!r}")
+        if self.split not in ("halves", "blocks"):
+            raise ValueError(f"split: expected 'halves' or 'blocks', found {self.split!r}")
+        if self.cells is not None:
+            object.__setattr__(self, "cells", tuple(int(c) for c in self.cells))
+        object.__setattr__(self, "model_options", dict(self.model_options))
+
+    @property
+    def cross_movie(self) -> bool:
+        return self.train_movie != self.test_movie
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (tuples as lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        d = dict(d)
+        if d.get("cells") is not None:
+            d["cells"] = tuple(d["cells"])
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> RunSpec:
+        return replace(self, **changes)
+
+    def run_id(self) -> str:
+        """Folder name of the run: readable prefix + a digest of the whole spec."""
+        return f"{self.model}-{self.train_movie}-{self.test_movie}-{self.preset}-{key_digest(self.to_dict())[:12]}"
