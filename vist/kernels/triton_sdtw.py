@@ -28,7 +28,7 @@ import torch
 import triton
 import triton.language as tl
 
-_INF = float("inf")
+_INF = tl.constexpr(float("inf"))  # globals read inside @triton.jit must be constexpr
 
 
 @triton.jit
