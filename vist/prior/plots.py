@@ -54,15 +54,18 @@ def pca_strip(frames: np.ndarray, colors: np.ndarray, index: Sequence[int], labe
     """Frames (top) above their patch features' first three PCs as RGB (bottom).
 
     Args:
-        frames: ``uint8 [T, H, W]``; colors: ``[T, G, G, 3]`` (:func:`vist.prior.analysis.pca_colors`).
-        index: frames to show.
+        frames: ``uint8 [N, H, W]`` the frames shown; colors: ``[N, G, G, 3]`` their PCA colours
+            (:func:`vist.prior.analysis.pca_colors`); index: their frame numbers in the movie.
         label: the prior, for the title.
     """
-    fig, axes = plt.subplots(2, len(index), figsize=(1.6 * len(index), 3.6))
+    n = len(index)
+    if len(frames) != n or len(colors) != n:
+        raise ValueError(f"pca_strip: expected {n} frames and colour maps, found {len(frames)} and {len(colors)}")
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
     for k, t in enumerate(index):
-        axes[0, k].imshow(frames[t], cmap="gray", vmin=0, vmax=255)
+        axes[0, k].imshow(frames[k], cmap="gray", vmin=0, vmax=255)
         axes[0, k].set_title(f"t = {t / FPS:.2f} s", fontsize=8)
-        axes[1, k].imshow(colors[t], interpolation="nearest")
+        axes[1, k].imshow(colors[k], interpolation="nearest")
         for ax in axes[:, k]:
             ax.set_xticks([])
             ax.set_yticks([])
