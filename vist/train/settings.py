@@ -57,7 +57,7 @@ class TrainSettings:
 
 TRAIN_PRESETS: dict[str, TrainSettings] = {
     "paper": TrainSettings(),
-    "small": TrainSettings(batch=4, window=64, batches_per_epoch=8, epochs=6, warmup_epochs=1,
-                           swa_start=4, model={"video_dim": 32}),
+    "small": TrainSettings(batch=2, window=48, batches_per_epoch=10, epochs=6, warmup_epochs=1,
+                           swa_start=4, model={"vist": {"video_dim": 32}}),
 }
 """Training settings by preset name (``"auto"`` is resolved by :func:`vist.presets.get_preset`)."""
