@@ -48,6 +48,9 @@ def resize_frames(frames: np.ndarray | torch.Tensor, img_size: int,
     """
     frames = check_frames(frames)
     x = torch.as_tensor(np.ascontiguousarray(frames) if isinstance(frames, np.ndarray) else frames)
+    device = torch.device(device)
+    if device.type == "cuda" and x.device.type == "cpu":  # upload the uint8 frames, convert there
+        x = x.pin_memory().to(device, non_blocking=True)
     x = x.to(device=device, dtype=torch.float32).div_(255.0).unsqueeze(1)
     if tuple(x.shape[-2:]) != (img_size, img_size):
         x = F.interpolate(x, size=(img_size, img_size), mode="bilinear", antialias=True,

@@ -227,19 +227,48 @@ class ViTPrior:
 
     def _batches(self, frames: np.ndarray | torch.Tensor, blocks: Sequence[int]
                  ) -> Iterator[tuple[slice, dict[int, torch.Tensor]]]:
+        """Yield ``(frame slice, {block: float16 CPU tensor [b, G·G, D]})`` batch by batch.
+
+        On CUDA the copy of batch i to (pinned) host memory runs on a side stream while batch
+        i + 1 computes. Yielded tensors are reused two batches later: consumers copy them at once.
+        """
         from tqdm import tqdm
 
         n = frames.shape[0]
-        starts = range(0, n, self.batch_size)
         show = self.progress if self.progress is not None else n > 4 * self.batch_size
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16,
                                   enabled=self.precision == "bf16")
-        for s in tqdm(starts, disable=not show, desc=f"{self.short_name} L{self.layer}",
-                      unit="batch", mininterval=30.0):
+        cuda = self.device.type == "cuda"
+        copy_stream = torch.cuda.Stream(self.device) if cuda else None
+        buffers: list[dict[int, torch.Tensor]] = []
+        pending = None
+        for i, s in enumerate(tqdm(range(0, n, self.batch_size), disable=not show, unit="batch",
+                                   desc=f"{self.short_name} L{self.layer}", mininterval=30.0)):
             sl = slice(s, min(s + self.batch_size, n))
             x = imagenet_input(frames[sl], self.img_size, self.device)
             with torch.inference_mode(), autocast:
-                yield sl, self._forward(x, blocks)
+                out = {b: o.to(torch.float16) for b, o in self._forward(x, blocks).items()}
+            if not cuda:
+                yield sl, out
+                continue
+            if len(buffers) < 2:
+                buffers.append({b: torch.empty((self.batch_size, *o.shape[1:]), dtype=torch.float16,
+                                               pin_memory=True) for b, o in out.items()})
+            host = {b: buf[: sl.stop - sl.start] for b, buf in buffers[i % 2].items()}
+            copy_stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(copy_stream):
+                for b, o in out.items():
+                    host[b].copy_(o, non_blocking=True)
+                    o.record_stream(copy_stream)
+                done = torch.cuda.Event()
+                done.record(copy_stream)
+            if pending is not None:
+                pending[2].synchronize()
+                yield pending[0], pending[1]
+            pending = (sl, host, done)
+        if pending is not None:
+            pending[2].synchronize()
+            yield pending[0], pending[1]
 
     def features(self, frames: np.ndarray) -> np.ndarray:
         """Patch features of the chosen block for every frame.
@@ -255,7 +284,7 @@ class ViTPrior:
 
         def compute() -> Iterator[tuple[slice, np.ndarray]]:
             for sl, out in self._batches(frames, [self.block]):
-                yield sl, out[self.block].to(torch.float16).cpu().numpy()
+                yield sl, out[self.block].numpy()
 
         return cached(self.kind, self.cache_key(frames), shape, compute, self.label, self.cache)
 
