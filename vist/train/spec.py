@@ -30,7 +30,7 @@ class RunSpec:
         seed: model initialisation, window sampling, dropout — and the virtual retina.
         trials: trials of the virtual retina.
         preset: ``"paper"`` or ``"small"`` (resolved; never ``"auto"``).
-        backbone, layer, weights: the ViT prior (``backbone=None``: the preset's).
+        backbone, layer, weights: the ViT prior (``backbone=None``, ``layer=None``: the preset's).
         cells: train and evaluate on these cells only (``None``: all).
         epochs: override the preset's number of epochs.
     """
@@ -47,7 +47,7 @@ class RunSpec:
     trials: int = 20
     preset: str = "small"
     backbone: str | None = None
-    layer: int = -1
+    layer: int | None = None
     weights: str | None = None
     cells: tuple[int, ...] | None = None
     epochs: int | None = None
