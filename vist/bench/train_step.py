@@ -1,0 +1,204 @@
+"""Vi-ST training-step speed: the reference ``nn.Conv3d`` model against :class:`vist.model.FastViST`.
+
+One training step = forward, the Vi-ST loss (:class:`vist.losses.ViSTLoss`, soft-DTW included),
+backward and an AdamW step, on random features ``[B, T, G·G, D]``, RF maps and targets. Both
+models start from the same weights in the same process; the table gives the median and minimum
+ms per step over ``--steps`` steps after ``--warmup`` steps, and the peak memory: GPU memory
+allocated by PyTorch on CUDA, the process's peak resident set (``VmHWM``, reset per variant) on
+CPUs. Shapes default to the paper's on CUDA (batch 16, 128 frames, 16×16 grid, 1024-d, 90 cells,
+bf16 autocast) and to the small preset's on CPUs (batch 2, 48 frames, 384-d, extractor width 32,
+float32).
+
+Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes, bf16):
+389–401 ms per step, 12.3 GiB peak; target for the fast model on one H100/H200: ≤ 40 ms, ≤ 8 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vist.bench.common import BenchTable, device_name
+
+PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
+SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
+REFERENCE_NOTE = ("Reference (SPEC §7): the authors' module at the paper's shapes on one H200, bf16: "
+                  "389-401 ms/step, 12.3 GiB peak. Target on one H100/H200: <= 40 ms, <= 8 GiB.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m vist.bench train-step``."""
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when available)")
+    for name in ("batch", "frames", "feat-dim", "video-dim", "cells", "grid"):
+        parser.add_argument(f"--{name}", type=int, default=None,
+                            help="default: paper shape on CUDA, small-preset shape on CPUs")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 3 on CPUs, 10 on CUDA)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 1 / 3)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--variants", default="reference,fast",
+                        help="comma-separated: reference, fast, fast-compile (torch.compile of the fast model)")
+    parser.add_argument("--no-bf16", action="store_true", help="float32 on CUDA too")
+
+
+@dataclass
+class StepInputs:
+    """Random inputs of one training step: ``x [B, T, G·G, D]``, ``rf [B, cells, G, G]``, ``y [B, T, cells]``."""
+
+    x: torch.Tensor
+    rf: torch.Tensor
+    y: torch.Tensor
+
+    @classmethod
+    def make(cls, batch: int, frames: int, feat_dim: int, cells: int, grid: int, device: torch.device,
+             dtype: torch.dtype = torch.float32, seed: int = 0) -> StepInputs:
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(batch, frames, grid * grid, feat_dim, generator=g).to(device, dtype)
+        rf = (torch.rand(batch, cells, grid, grid, generator=g) < 0.05).float().to(device)
+        y = torch.rand(batch, frames, cells, generator=g).mul(0.3).to(device)
+        return cls(x, rf, y)
+
+
+def make_step(model: torch.nn.Module, inputs: StepInputs, bf16: bool) -> Callable[[], float]:
+    """One training step of ``model`` (forward, Vi-ST loss, backward, AdamW); returns nothing useful but the loss."""
+    from vist.losses import ViSTLoss
+
+    loss_fn = ViSTLoss()
+    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.1)
+    device = inputs.x.device
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
+
+    def step() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with autocast:
+            pred = model(inputs.x, inputs.rf)
+        loss = loss_fn(pred.float(), inputs.y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return step
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:  # Linux: writing 5 to clear_refs resets the peak resident set (VmHWM)
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_mib(device: torch.device) -> float | None:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def time_steps(step: Callable[[], Any], device: torch.device, steps: int, warmup: int) -> dict[str, Any]:
+    """Run ``warmup`` then ``steps`` timed steps; ms per step (median, min) and peak memory (MiB)."""
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        step()
+    sync()
+    warmup_s = time.perf_counter() - t0
+    _reset_peak(device)
+    times = []
+    loss = None
+    for _ in range(steps):
+        t = time.perf_counter()
+        loss = step()
+        sync()
+        times.append(time.perf_counter() - t)
+    return {"ms_per_step": 1e3 * statistics.median(times), "ms_min": 1e3 * min(times),
+            "peak_mib": _peak_mib(device), "warmup_s": warmup_s,
+            "last_loss": float(loss) if loss is not None else None}
+
+
+def build(variant: str, reference: torch.nn.Module) -> torch.nn.Module:
+    """The model of one variant, from the reference (same weights): ``reference``, ``fast`` or ``fast-compile``."""
+    import copy
+
+    from vist.model.fast import FastViST
+
+    if variant == "reference":
+        return copy.deepcopy(reference)
+    if variant == "fast":
+        return FastViST.from_reference(reference)
+    if variant == "fast-compile":
+        return torch.compile(FastViST.from_reference(reference))
+    raise ValueError(f"variant: expected reference, fast or fast-compile, found {variant!r}")
+
+
+def run(device: str = "auto", batch: int | None = None, frames: int | None = None, feat_dim: int | None = None,
+        video_dim: int | None = None, cells: int | None = None, grid: int | None = None,
+        steps: int | None = None, warmup: int | None = None, threads: int | None = None,
+        variants: str = "reference,fast", no_bf16: bool = False) -> BenchTable:
+    """Time the training step of each variant; returns a :class:`~vist.bench.common.BenchTable`."""
+    from vist.model import ViST, ViSTConfig
+
+    if threads:
+        torch.set_num_threads(threads)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    shape = dict(PAPER_SHAPE if cuda else SMALL_SHAPE)
+    given = dict(batch=batch, frames=frames, feat_dim=feat_dim, video_dim=video_dim, cells=cells, grid=grid)
+    shape.update({k: v for k, v in given.items() if v is not None})
+    steps = steps or (10 if cuda else 3)
+    warmup = warmup if warmup is not None else (3 if cuda else 1)
+    bf16 = cuda and not no_bf16
+    names = [v.strip() for v in variants.split(",") if v.strip()]
+    if not names:
+        raise ValueError("variants: expected at least one of reference, fast, fast-compile")
+    torch.manual_seed(0)
+    reference = ViST(ViSTConfig(feat_dim=shape["feat_dim"], cells=shape["cells"], grid=shape["grid"],
+                                video_dim=shape["video_dim"])).to(dev).train()
+    inputs = StepInputs.make(shape["batch"], shape["frames"], shape["feat_dim"], shape["cells"], shape["grid"],
+                             dev, torch.bfloat16 if bf16 else torch.float32)
+    table = BenchTable(name="train-step", device=device_name(device))
+    shape_text = "B{batch} T{frames} G{grid} D{feat_dim} C{video_dim} cells{cells}".format(**shape)
+    base_ms = None
+    for name in names:
+        row: dict[str, Any] = {"impl": name, "shape": shape_text, "precision": "bf16 autocast" if bf16 else "fp32",
+                               "ms_per_step": None, "ms_min": None, "peak_mib": None, "speedup": None,
+                               "error": ""}
+        try:
+            torch.manual_seed(1)  # the same dropout masks for every variant on CPUs
+            model = build(name, reference)
+            row.update({k: v for k, v in time_steps(make_step(model, inputs, bf16), dev, steps, warmup).items()
+                        if k in row})
+            if name == "reference":
+                base_ms = row["ms_per_step"]
+            if base_ms and row["ms_per_step"]:
+                row["speedup"] = base_ms / row["ms_per_step"]
+            del model
+        except Exception as err:  # one failing variant must not lose the others' numbers
+            row["error"] = f"{type(err).__name__}: {str(err)[:200]}"
+        if cuda:
+            torch.cuda.empty_cache()
+        table.rows.append(row)
+    mem = "GPU memory allocated by PyTorch" if cuda else "process peak resident set (VmHWM)"
+    table.notes += [
+        f"{steps} timed steps after {warmup} warm-up steps; forward + ViSTLoss + backward + AdamW.",
+        f"peak_mib: {mem}. speedup = reference ms / this row's ms (same process, same weights).",
+        f"torch threads: {torch.get_num_threads()}." if not cuda else f"torch {torch.__version__}.",
+        REFERENCE_NOTE,
+    ]
+    return table
