@@ -28,7 +28,9 @@ def predict(model: nn.Module, data: Prepared, device: torch.device, bf16: bool =
     for a, b in data.test_segments:
         step = (b - a) if chunk is None else chunk
         for s in range(a, b, step):
-            x = data.test_x[s:min(s + step, b)][None].to(device, torch.float32)
+            x = data.test_x[s:min(s + step, b)][None].to(device)
+            if x.device.type == "cpu":
+                x = x.float()
             with autocast:
                 out.append(model(x, rf)[0].float().cpu().numpy())
     return np.concatenate(out, axis=0)
@@ -37,7 +39,7 @@ def predict(model: nn.Module, data: Prepared, device: torch.device, bf16: bool =
 def test_targets(data: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """Target rates ``[T_test, cells]`` and spike trials ``[trials, T_test, cells]`` of the test split."""
     idx = np.concatenate([np.arange(a, b) for a, b in data.test_segments])
-    return data.test_y.numpy()[idx], data.test_spikes[:, idx]
+    return data.test_y.cpu().numpy()[idx], data.test_spikes[:, idx]
 
 
 def quick_scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:

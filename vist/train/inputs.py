@@ -71,7 +71,10 @@ def prepare(spec: RunSpec, device: str | torch.device = "cpu") -> Prepared:
     t0 = time.perf_counter()
     train_rec = _recording(spec, spec.train_movie)
     test_rec = None if not spec.cross_movie else _recording(spec, spec.test_movie)
-    data = prepare_from(train_rec, test_rec, make_prior(spec, device), spec.split)
+    from vist.train.settings import TRAIN_PRESETS
+
+    crnn_size = TRAIN_PRESETS[spec.preset].model.get("crnn", {}).get("img_size")
+    data = prepare_from(train_rec, test_rec, make_prior(spec, device), spec.split, crnn_size)
     data.feature_seconds = time.perf_counter() - t0
     return data
 

@@ -140,7 +140,9 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
 
         settings = replace(settings, epochs=int(spec.epochs),
                            swa_start=None if settings.swa_start is None else min(settings.swa_start, int(spec.epochs) - 1))
-    data = prepare(spec, dev)
+    from vist.train.loop import on_device
+
+    data = on_device(prepare(spec, dev), dev, settings.bf16)
     torch.manual_seed(spec.seed)
     model = build_model(spec, settings, data.train_x, data.cells)
     target, _ = test_targets(data)

@@ -58,6 +58,8 @@ class TrainSettings:
 TRAIN_PRESETS: dict[str, TrainSettings] = {
     "paper": TrainSettings(),
     "small": TrainSettings(batch=2, window=48, batches_per_epoch=10, epochs=6, warmup_epochs=1,
-                           swa_start=4, model={"vist": {"video_dim": 32}}),
+                           swa_start=4,
+                           model={"vist": {"video_dim": 32},
+                                  "crnn": {"img_size": 40, "conv1": 16, "conv2": 16, "history": 10}}),
 }
 """Training settings by preset name (``"auto"`` is resolved by :func:`vist.presets.get_preset`)."""
