@@ -143,17 +143,21 @@ def _cpu_weight_grad(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], d:
     """``∂L/∂weight [C, 1, kt, kh, kw]`` from ``g [B, T', H', W', C]`` and the input ``x``, both channels-last."""
     kt, kh, kw = kernel
     t_out, h_out, w_out = g.shape[1:4]
-    xp = _pad_cl(x, before, after, p)  # [B, C, Tp, Hp, Wp]
     if kt >= FFT_MIN_TAPS:
-        # correlation of x with g over (time, rows, columns) by FFT: the FFT size is the padded
-        # input's, so the valid lags 0 … d(kt−1), 0 … kh−1, 0 … kw−1 never wrap around
-        size = tuple(xp.shape[2:])
-        xf = torch.fft.rfftn(xp, dim=(2, 3, 4))
-        gf = torch.fft.rfftn(g.permute(0, 4, 1, 2, 3), s=size, dim=(2, 3, 4))
-        corr = torch.fft.irfftn((xf * gf.conj()).sum(0), s=size, dim=(1, 2, 3))
-        gw = corr[:, : d * (kt - 1) + 1: d, :kh, :kw]
+        # circular correlation of x with g over (time, rows, columns) by FFT, at the padded
+        # size: both are zero-filled at the end (no padded copy), so a lag l = k − pad < 0 reads
+        # index N + l, which lies in x's zero fill — the valid lags never see a wrapped value
+        size = (x.shape[1] + before + after, x.shape[2] + 2 * p, x.shape[3] + 2 * p)
+        xf = torch.fft.rfftn(x.permute(0, 4, 1, 2, 3).contiguous(), s=size, dim=(2, 3, 4))
+        gf = torch.fft.rfftn(g.permute(0, 4, 1, 2, 3).contiguous(), s=size, dim=(2, 3, 4))
+        corr = torch.fft.irfftn((xf * gf.conj()).sum(0), s=size, dim=(1, 2, 3))  # [C, Nt, Nh, Nw]
+        dev = corr.device
+        lt = (torch.arange(kt, device=dev) * d - before) % size[0]
+        lh = (torch.arange(kh, device=dev) - p) % size[1]
+        lw = (torch.arange(kw, device=dev) - p) % size[2]
+        gw = corr[:, lt[:, None, None], lh[None, :, None], lw[None, None, :]]
     else:
-        xpl = xp.permute(0, 2, 3, 4, 1)  # [B, Tp, Hp, Wp, C] view
+        xpl = _pad_cl(x, before, after, p).permute(0, 2, 3, 4, 1)  # [B, Tp, Hp, Wp, C]
         gw = torch.empty(kt, kh, kw, g.shape[-1], dtype=g.dtype, device=g.device)
         for a in range(kt):
             for i in range(kh):

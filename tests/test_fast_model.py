@@ -1,0 +1,236 @@
+"""FastViST and its depthwise conv op against the reference ``nn.Conv3d`` Vi-ST.
+
+* the op (CPU path: oneDNN forward, flipped-kernel input gradient, per-tap and FFT weight
+  gradients) against ``F.pad`` + ``F.conv3d`` in float64, for causal, centred, dilated, padded
+  and long kernels;
+* the whole model, float32 on the CPU, in training mode with dropout (the masks are drawn as the
+  reference draws them) and in eval mode, for every ablation configuration: outputs, every
+  parameter gradient and the BatchNorm buffers within 1e-5 (relative to the largest entry);
+* checkpoints interchangeable, conversion draws no random numbers, clear errors;
+* the Triton kernels and a Triton-backed FastViST under ``TRITON_INTERPRET=1`` in a subprocess;
+* the ``train-step`` benchmark runs and names its device.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from vist.kernels.time_conv import FFT_MIN_TAPS, depthwise_conv3d, depthwise_conv3d_reference
+from vist.model import ABLATIONS, CRNN, CRNNConfig, ViST, ViSTConfig, ablation_config
+from vist.model.fast import FastViST, convert
+
+SMALL = ViSTConfig(feat_dim=24, cells=6, grid=12, video_dim=8, video_layers=3,
+                   cmst_kernels=((1, 9), (1, 3, 4), (1, 2, 3), (1, 2)))
+
+
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30))
+
+
+# ---------------------------------------------------------------------------------------------
+# the op
+# ---------------------------------------------------------------------------------------------
+
+OP_CASES = [  # (B, T, H, C, kt, dilation, time_pad, spatial_pad)
+    (2, 10, 6, 5, 3, 2, (4, 0), 1),   # extractor layer: causal, dilated, padded
+    (2, 9, 6, 4, 3, 4, (4, 4), 1),    # non-causal dilated
+    (2, 12, 6, 3, 5, 1, (4, 0), 0),   # short CMST kernel: per-tap weight gradient
+    (2, 14, 6, 3, FFT_MIN_TAPS + 2, 1, (FFT_MIN_TAPS + 1, 0), 0),  # long kernel: FFT weight gradient
+    (1, 11, 7, 2, FFT_MIN_TAPS, 2, (6, 6), 1),  # FFT with padding on every side and dilation
+]
+
+
+@pytest.mark.parametrize("case", OP_CASES)
+def test_depthwise_conv_matches_conv3d(case):
+    b, t, h, c, kt, d, tp, sp = case
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(b, t, h, h, c, generator=g, dtype=torch.float64)
+    w = torch.randn(c, 1, kt, 3, 3, generator=g, dtype=torch.float64)
+    bias = torch.randn(c, generator=g, dtype=torch.float64)
+    results = []
+    for fn in (lambda *a: depthwise_conv3d(*a, backend="torch"), depthwise_conv3d_reference):
+        xr, wr, br = (v.clone().requires_grad_() for v in (x, w, bias))
+        y = fn(xr, wr, br, d, tp, sp)
+        y.backward(torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=y.dtype))
+        results.append((y.detach(), xr.grad, wr.grad, br.grad))
+    for name, a, r in zip(("y", "dx", "dw", "db"), *results, strict=True):
+        assert a.shape == r.shape, name
+        assert rel(a, r) < 1e-10, (name, rel(a, r))
+
+
+def test_depthwise_conv_errors():
+    x = torch.randn(1, 5, 4, 4, 3)
+    with pytest.raises(ValueError, match="weight must be"):
+        depthwise_conv3d(x, torch.randn(3, 3, 3, 3, 3))
+    with pytest.raises(ValueError, match="channels-last"):
+        depthwise_conv3d(x[0], torch.randn(3, 1, 3, 3, 3))
+    with pytest.raises(ValueError, match="padding larger"):
+        depthwise_conv3d(x, torch.randn(3, 1, 3, 3, 3), time_pad=(5, 0))
+    with pytest.raises(ValueError, match="too small"):
+        depthwise_conv3d(torch.randn(1, 5, 2, 2, 3), torch.randn(3, 1, 3, 3, 3), time_pad=(2, 0))
+    with pytest.raises(ValueError, match="backend"):
+        depthwise_conv3d(x, torch.randn(3, 1, 3, 3, 3), time_pad=(2, 0), backend="cudnn")
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------------
+
+def _reference(cfg: ViSTConfig) -> ViST:
+    torch.manual_seed(0)
+    model = ViST(cfg)
+    with torch.no_grad():  # AdaLN-Zero starts at zero: give it weights so that its gradients flow
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv3d) and not m.weight.any():
+                m.weight.normal_(0, 0.1)
+                m.bias.normal_(0, 0.1)
+    return model
+
+
+def _run(model: torch.nn.Module, x: torch.Tensor, rf: torch.Tensor):
+    """Two forward passes (two dropout draws, two BatchNorm updates) and one backward."""
+    torch.manual_seed(5)
+    y1 = model(x, rf)
+    y2 = model(x, rf)
+    weights = torch.linspace(-1, 1, y1.numel()).view(y1.shape)
+    ((y1 * weights).sum() + y2.square().sum()).backward()
+    return (y1.detach(), {n: p.grad for n, p in model.named_parameters()},
+            {k: v.clone() for k, v in model.state_dict().items()})
+
+
+def _vanishing(name: str, cfg: ViSTConfig, training: bool) -> bool:
+    """Gradients that are exactly 0 in exact arithmetic: a conv bias followed by training-mode BatchNorm."""
+    return training and cfg.video_extractor != "none" and name.startswith("video.layers") and name.endswith("conv.conv.bias")
+
+
+@pytest.mark.parametrize("key", [a.key for a in ABLATIONS if a.model or a.key == "baseline"])
+@pytest.mark.parametrize("training", [True, False])
+def test_fast_matches_reference(key, training):
+    cfg = ablation_config(key, SMALL)
+    ref = _reference(cfg).train(training)
+    fast = FastViST.from_reference(ref)
+    assert fast.training == training
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 14, cfg.grid ** 2, cfg.feat_dim, generator=g)
+    rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid, generator=g)
+    (y_ref, g_ref, s_ref), (y_fast, g_fast, s_fast) = _run(ref, x, rf), _run(fast, x, rf)
+    assert y_fast.shape == y_ref.shape == (2, 14, cfg.cells)
+    assert rel(y_fast, y_ref) <= 1e-5
+    largest = max(float(v.abs().max()) for v in g_ref.values())
+    for name, gr in g_ref.items():
+        gf = g_fast[name]
+        assert gf is not None and gf.shape == gr.shape, name
+        if _vanishing(name, cfg, training):  # both are rounding noise around 0
+            assert float(gf.abs().max()) <= 1e-5 * largest and float(gr.abs().max()) <= 1e-5 * largest, name
+        else:
+            assert rel(gf, gr) <= 1e-5, (name, rel(gf, gr))
+    assert s_fast.keys() == s_ref.keys()
+    for k, v in s_ref.items():
+        assert rel(s_fast[k].float(), v.float()) <= 1e-5 or not v.float().abs().max(), k
+
+
+def test_checkpoints_interchangeable_and_conversion():
+    ref = _reference(SMALL)
+    fast = convert(ref)
+    assert isinstance(fast, FastViST) and fast is not ref
+    assert list(fast.state_dict()) == list(ref.state_dict())
+    # a reference checkpoint loads into a fast model and back (strict)
+    other = ViST(SMALL)
+    other.load_state_dict(fast.state_dict())
+    fast.load_state_dict(other.state_dict())
+    assert type(fast.to_reference()) is ViST
+    # conversion draws no random numbers: a seeded run continues identically
+    torch.manual_seed(3)
+    convert(ref)
+    a = torch.rand(3)
+    torch.manual_seed(3)
+    b = torch.rand(3)
+    assert torch.equal(a, b)
+    # pass-through and errors
+    crnn = CRNN(CRNNConfig(cells=3, img_size=40))
+    assert convert(crnn) is crnn and convert(ref, enabled=False) is ref and convert(fast) is fast
+    with pytest.raises(TypeError, match="ViST"):
+        FastViST.from_reference(crnn)
+    with pytest.raises(ValueError, match="rf"):
+        fast(torch.randn(1, 4, SMALL.grid ** 2, SMALL.feat_dim), torch.rand(1, SMALL.cells, 5, 5))
+
+
+# ---------------------------------------------------------------------------------------------
+# Triton under the interpreter
+# ---------------------------------------------------------------------------------------------
+
+TRITON_SCRIPT = textwrap.dedent(r'''
+    import json, os
+    assert os.environ["TRITON_INTERPRET"] == "1"
+    import torch
+    from vist.kernels.time_conv import depthwise_conv3d
+    from vist.model import ViST, ViSTConfig
+    from vist.model.fast import FastViST
+
+    def rel(a, b):
+        a, b = a.double(), b.double()
+        return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
+
+    out = {}
+    g = torch.Generator().manual_seed(0)
+    # (B, T, H, C, kt, d, time_pad, spatial_pad): C > BLOCK_C and positions > BLOCK_P somewhere
+    for case in [(2, 7, 5, 3, 3, 2, (4, 0), 1), (1, 9, 6, 37, 5, 1, (2, 2), 0), (2, 6, 9, 2, 4, 1, (3, 0), 0)]:
+        b, t, h, c, kt, d, tp, sp = case
+        x = torch.randn(b, t, h, h, c, generator=g); w = torch.randn(c, 1, kt, 3, 3, generator=g)
+        bias = torch.randn(c, generator=g)
+        res = []
+        for backend, dt in (("triton", torch.float32), ("torch", torch.float64)):
+            xr, wr, br = (v.detach().to(dt).clone().requires_grad_() for v in (x, w, bias))
+            y = depthwise_conv3d(xr, wr, br, d, tp, sp, backend=backend)
+            y.backward(torch.randn(y.shape, generator=torch.Generator().manual_seed(2)).to(dt))
+            res.append((y.detach(), xr.grad, wr.grad, br.grad))
+        out[f"op {case}"] = [rel(a, r) for a, r in zip(*res)]
+    # a whole Triton-backed model against the reference (fp32, eval: no dropout draws)
+    cfg = ViSTConfig(feat_dim=8, cells=3, grid=9, video_dim=4, video_layers=2,
+                     cmst_kernels=((1, 3), (1, 2), (2,), (1,)))
+    torch.manual_seed(0)
+    ref = ViST(cfg).eval()
+    fast = FastViST.from_reference(ref, backend="triton")
+    x = torch.randn(1, 5, 81, 8, generator=g); rf = torch.rand(1, 3, 9, 9, generator=g)
+    res = []
+    for m in (fast, ref):
+        y = m(x, rf); y.square().sum().backward()
+        res.append([y.detach()] + [p.grad for p in m.parameters()])
+    out["model"] = [max(rel(a, r) for a, r in zip(*res) if r.abs().max() > 0)] * 4
+    print(json.dumps(out))
+''')
+
+
+def test_triton_kernels_under_interpreter():
+    pytest.importorskip("triton")
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    proc = subprocess.run([sys.executable, "-c", TRITON_SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    errors = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(errors) == 4
+    for case, errs in errors.items():
+        assert max(errs) <= 1e-5, (case, errs)
+
+
+# ---------------------------------------------------------------------------------------------
+# the benchmark
+# ---------------------------------------------------------------------------------------------
+
+def test_train_step_benchmark_runs():
+    from vist.bench.train_step import run
+
+    table = run(device="cpu", batch=1, frames=40, feat_dim=16, video_dim=8, cells=4, grid=12, steps=1, warmup=0)
+    assert table.device.startswith("CPU")
+    assert [r["impl"] for r in table.rows] == ["reference", "fast"]
+    for row in table.rows:
+        assert row["error"] == "" and row["ms_per_step"] > 0, row
+    assert table.rows[1]["speedup"] > 0
+    bad = run(device="cpu", batch=1, frames=40, feat_dim=16, video_dim=8, cells=4, grid=12, steps=1, warmup=0,
+              variants="fast,nonsense")
+    assert bad.rows[1]["error"].startswith("ValueError")
