@@ -58,10 +58,10 @@ class StepInputs:
     @classmethod
     def make(cls, batch: int, frames: int, feat_dim: int, cells: int, grid: int, device: torch.device,
              dtype: torch.dtype = torch.float32, seed: int = 0) -> StepInputs:
-        g = torch.Generator().manual_seed(seed)
-        x = torch.randn(batch, frames, grid * grid, feat_dim, generator=g).to(device, dtype)
-        rf = (torch.rand(batch, cells, grid, grid, generator=g) < 0.05).float().to(device)
-        y = torch.rand(batch, frames, cells, generator=g).mul(0.3).to(device)
+        g = torch.Generator(device=device).manual_seed(seed)  # drawn on the device: no host copy
+        x = torch.randn(batch, frames, grid * grid, feat_dim, generator=g, device=device, dtype=dtype)
+        rf = (torch.rand(batch, cells, grid, grid, generator=g, device=device) < 0.05).float()
+        y = torch.rand(batch, frames, cells, generator=g, device=device).mul(0.3)
         return cls(x, rf, y)
 
 
