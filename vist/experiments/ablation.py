@@ -1,0 +1,85 @@
+"""The ablation study (SPEC §6, poster Discussion (a)): ten variants of Vi-ST, Mov1 → Mov2.
+
+Each row is a :class:`vist.model.Ablation` (its model switches, prior and loss, and the CC the
+poster's figure shows). The baseline row is exactly the Vi-ST run of the generalisation chapter
+(same :class:`~vist.train.RunSpec`), so a book build trains it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vist.experiments.common import CC, RunLike, check_choices, labels, mean_sd
+from vist.experiments.paper import PAPER_SOURCE
+from vist.model import ABLATIONS, Ablation
+from vist.train import RunSpec
+
+ROWS: dict[str, Ablation] = {a.key: a for a in ABLATIONS}
+"""Ablation key → row, in the poster's order."""
+
+SMALL_ROWS: tuple[str, ...] = ("baseline", "rmse_loss", "no_prior", "no_video_extractor", "no_spike_alignment")
+"""The rows the small preset trains (2 CPU cores): the baseline, the three largest effects in the
+poster's figure (spike alignment, the prior, the video extractor) and the RMSE-only loss, whose
+run chapter 10 shares. The paper preset trains all ten."""
+
+LOSS_KEYS = {"vist": "full", "rmse": "rmse"}
+""":attr:`Ablation.loss` → the :data:`vist.losses.ABLATIONS` key of the run."""
+
+
+def row_keys(rows: Sequence[str] | None, preset: str) -> tuple[str, ...]:
+    """The rows to train: ``rows`` as given (checked), else all ten on ``"paper"`` and
+    :data:`SMALL_ROWS` otherwise. The baseline is always included (every Δ is taken from it).
+
+    Raises:
+        ValueError: an unknown key (the message lists the keys).
+    """
+    if rows is None:
+        return tuple(ROWS) if preset == "paper" else SMALL_ROWS
+    keys = check_choices("rows", rows, list(ROWS))
+    return keys if "baseline" in keys else ("baseline", *keys)
+
+
+def spec(key: str, **common: Any) -> RunSpec:
+    """The run of ablation row ``key``; ``common`` fills the other :class:`RunSpec` fields
+    (data, movies, seed, preset, backbone, layer, weights, epochs).
+
+    Raises:
+        ValueError: unknown key.
+    """
+    if key not in ROWS:
+        raise ValueError(f"ablation: expected one of {list(ROWS)}, found {key!r}")
+    a = ROWS[key]
+    return RunSpec(model="vist", prior=a.prior, model_options=dict(a.model), loss=LOSS_KEYS[a.loss], **common)
+
+
+def specs(rows: Sequence[str], seeds: Sequence[int], **common: Any) -> dict[tuple[str, int], RunSpec]:
+    """One run per (row key, seed), rows in the order given."""
+    return {(key, s): spec(key, seed=s, **common) for key in rows for s in seeds}
+
+
+def table(runs: Mapping[tuple[str, int], RunLike]) -> list[dict[str, Any]]:
+    """One row per ablation (all ten; rows without runs are marked "not run"): our CC and SD-KL
+    (mean and sd over seeds), their change from our baseline, the poster's CC and its change, and
+    the labels of our data, prior and preset."""
+    by_row: dict[str, list[RunLike]] = {}
+    for (key, _), run in runs.items():
+        by_row.setdefault(key, []).append(run)
+    base_cc = mean_sd(r.summary[CC] for r in by_row.get("baseline", []))[0]
+    base_kl = mean_sd(r.summary["sd_kl"] for r in by_row.get("baseline", []))[0]
+    paper_base = ROWS["baseline"].paper_cc
+    out = []
+    for key, a in ROWS.items():
+        rs = by_row.get(key, [])
+        cc_m, cc_s, n = mean_sd(r.summary[CC] for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        lab = labels(rs) if rs else {"data": "–", "prior": "–", "preset": "–"}
+        out.append({
+            "ablation": a.label, "key": key, "seeds": n,
+            "CC (ours)": cc_m, "CC sd (ours)": cc_s, "ΔCC vs baseline (ours)": cc_m - base_cc,
+            "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s, "ΔSD-KL vs baseline (ours)": kl_m - base_kl,
+            f"CC ({PAPER_SOURCE})": a.paper_cc, f"ΔCC ({PAPER_SOURCE})": round(a.paper_cc - paper_base, 3),
+            "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"],
+            "status": "run" if rs else "not run with this preset",
+        })
+    return out

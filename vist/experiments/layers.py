@@ -1,0 +1,76 @@
+"""Layer depth (SPEC §6, poster Discussion (b)): Vi-ST on features of different ViT blocks.
+
+Blocks are written ``L−n`` (``−1`` = the last block, as everywhere in this book). The block the
+preset uses anyway is run with ``layer=None``, so its run is the one chapters 6–8 train.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vist.experiments.common import CC, RunLike, labels, mean_sd
+from vist.presets import get_preset
+from vist.prior import BACKBONES
+from vist.train import RunSpec
+
+DEFAULT_LAYERS: dict[str, tuple[int, ...]] = {
+    "small": (-4, -8, -12),
+    "paper": (-1, -2, -3, -4, -6, -8, -12),
+}
+"""Blocks per preset. Small (ViT-S/14, 12 blocks, 2 CPU cores): the preset's own L−4 and two
+shallower blocks, whose features cost 5/12 and 1/12 of a full pass; paper (ViT-L/14, 24 blocks):
+the last four blocks and three deeper cuts."""
+
+
+def depth(preset: str, backbone: str | None = None) -> int:
+    """Blocks of the backbone (``None``: the preset's)."""
+    name = backbone or get_preset(preset).prior.backbone
+    if name not in BACKBONES:
+        raise ValueError(f"backbone: expected one of {list(BACKBONES)}, found {name!r}")
+    return int(BACKBONES[name][2])
+
+
+def layer_list(layers: Sequence[int] | None, preset: str, backbone: str | None = None) -> tuple[int, ...]:
+    """The blocks to run, each as ``−n``: ``layers`` as given, else :data:`DEFAULT_LAYERS`.
+
+    Raises:
+        ValueError: a block outside ``−depth … −1`` (the message gives the backbone's depth).
+    """
+    d = depth(preset, backbone)
+    out = DEFAULT_LAYERS.get(preset, DEFAULT_LAYERS["small"]) if layers is None else tuple(int(x) for x in layers)
+    if not out:
+        raise ValueError("layers: expected at least one block (−1 = last), found none")
+    for n in out:
+        if not -d <= n <= -1:
+            raise ValueError(f"layers: the backbone has {d} blocks; expected blocks −{d}…−1 (L−n), found {n}")
+    return tuple(dict.fromkeys(out))
+
+
+def specs(layers: Sequence[int], seeds: Sequence[int], preset: str, backbone: str | None = None,
+          **common: Any) -> dict[tuple[int, int], RunSpec]:
+    """One Vi-ST run per (block, seed). The preset's own block (with the preset's backbone) gets
+    ``layer=None``: the very spec the other chapters train."""
+    own = get_preset(preset).prior.layer if backbone is None else None
+    return {(n, s): RunSpec(model="vist", seed=s, preset=preset, backbone=backbone,
+                            layer=None if n == own else n, **common)
+            for n in layers for s in seeds}
+
+
+def table(runs: Mapping[tuple[int, int], RunLike], preset: str, backbone: str | None = None) -> list[dict[str, Any]]:
+    """One row per block: L−n, its 0-based index, our CC and SD-KL (mean and sd over seeds), labels."""
+    d = depth(preset, backbone)
+    by_layer: dict[int, list[RunLike]] = {}
+    for (n, _), run in runs.items():
+        by_layer.setdefault(n, []).append(run)
+    out = []
+    for n, rs in by_layer.items():
+        cc_m, cc_s, k = mean_sd(r.summary[CC] for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        lab = labels(rs)
+        out.append({"block": f"L{n}", "n": n, "0-based block": d + n, "seeds": k,
+                    "CC (ours)": cc_m, "CC sd (ours)": cc_s, "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s,
+                    "CC / noise ceiling (ours)": mean_sd(r.summary["cc_normalised"] for r in rs)[0],
+                    "poster": "figure only (no values in the poster text)",
+                    "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"]})
+    return sorted(out, key=lambda r: -r["n"])

@@ -1,0 +1,98 @@
+"""Euclidean vs non-Euclidean loss (SPEC §6, poster Discussion (c)).
+
+Five arms, each a key of :data:`vist.losses.ABLATIONS`: RMSE alone; + the −ReLU penalty; + the
+soft-DTW term on the short windows ``⌊T/20⌋``; on the long windows ``⌊T/10⌋``; on both (the
+paper's loss, the baseline run every other chapter trains). Besides CC and SD-KL, the chapter
+compares the distributions of response durations (peak widths at the base, the quantity SD-KL
+scores) of the predictions with the recorded ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from vist.experiments.ablation import ROWS
+from vist.experiments.common import CC, RunLike, check_choices, labels, mean_sd
+from vist.experiments.paper import PAPER_SOURCE
+from vist.losses import ABLATIONS as LOSSES
+from vist.metrics.sdkl import peak_durations
+from vist.train import TRAIN_PRESETS, RunSpec
+
+ARMS: tuple[str, ...] = ("rmse", "rmse+relu", "rmse+relu+sdtw_short", "rmse+relu+sdtw_long", "full")
+"""The arms in order of what they add."""
+
+PAPER_CC: dict[str, float] = {"rmse": ROWS["rmse_loss"].paper_cc, "full": ROWS["baseline"].paper_cc}
+"""The two arms whose CC the poster's ablation figure gives (Mov1 → Mov2); the loss figure
+itself shows no values we can read."""
+
+
+def windows(arm: str, preset: str) -> tuple[int, ...]:
+    """Soft-DTW window lengths (frames) of ``arm`` at the preset's training window length."""
+    divisors = LOSSES[arm].get("window_divisors", (20, 10))
+    t = TRAIN_PRESETS[preset].window
+    return tuple(t // k for k in divisors)
+
+
+def label(arm: str, preset: str) -> str:
+    """Readable name of an arm, with its soft-DTW windows in frames, e.g. ``"RMSE + −ReLU + soft-DTW (6, 12)"``."""
+    if arm not in LOSSES:
+        raise ValueError(f"loss arm: expected one of {list(ARMS)}, found {arm!r}")
+    parts = ["RMSE"]
+    if LOSSES[arm].get("relu_weight", 0.5):
+        parts.append("−ReLU")
+    w = windows(arm, preset)
+    if w:
+        parts.append(f"soft-DTW {w}")
+    return " + ".join(parts)
+
+
+def arm_list(arms: Sequence[str] | None) -> tuple[str, ...]:
+    """The arms to run (default all five; ``"full"`` always included as the reference).
+
+    Raises:
+        ValueError: an unknown arm (the message lists them).
+    """
+    out = ARMS if arms is None else check_choices("arms", arms, ARMS)
+    return out if "full" in out else (*out, "full")
+
+
+def specs(arms: Sequence[str], seeds: Sequence[int], **common: Any) -> dict[tuple[str, int], RunSpec]:
+    """One Vi-ST run per (arm, seed); ``common`` fills the other :class:`RunSpec` fields."""
+    return {(a, s): RunSpec(model="vist", loss=a, seed=s, **common) for a in arms for s in seeds}
+
+
+def table(runs: Mapping[tuple[str, int], RunLike], preset: str) -> list[dict[str, Any]]:
+    """One row per arm: what the loss contains, our CC and SD-KL (mean and sd over seeds), the
+    poster's CC where it gives one, labels."""
+    by_arm: dict[str, list[RunLike]] = {}
+    for (a, _), run in runs.items():
+        by_arm.setdefault(a, []).append(run)
+    out = []
+    for a in (x for x in ARMS if x in by_arm):
+        rs = by_arm[a]
+        cc_m, cc_s, n = mean_sd(r.summary[CC] for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        lab = labels(rs)
+        out.append({"loss": label(a, preset), "key": a, "seeds": n,
+                    "CC (ours)": cc_m, "CC sd (ours)": cc_s, "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s,
+                    f"CC ({PAPER_SOURCE})": PAPER_CC.get(a, "–"),
+                    "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"]})
+    return out
+
+
+def durations(pred: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    """Every response duration (frames) in a ``[T, cells]`` trace set, all cells pooled: the peak
+    widths at the base of the clipped traces that SD-KL compares (:func:`vist.metrics.sdkl.peak_durations`)."""
+    return peak_durations(pred, beta)[0]
+
+
+def duration_summary(widths: np.ndarray) -> dict[str, float]:
+    """Count, median and 90th percentile of a set of durations (frames)."""
+    w = np.asarray(widths, dtype=np.float64)
+    if w.size == 0:
+        return {"events": 0, "median (frames)": float("nan"), "90th percentile (frames)": float("nan")}
+    return {"events": int(w.size), "median (frames)": float(np.median(w)),
+            "90th percentile (frames)": float(np.percentile(w, 90))}
