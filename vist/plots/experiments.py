@@ -4,6 +4,7 @@ table builder returns (or its results) and a caption line naming data, prior and
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from vist.experiments.paper import PAPER_SOURCE
+
+
+def _caption(fig: Figure, text: str) -> None:
+    """The caption line (data, prior, preset) above a figure, wrapped to its width."""
+    width = max(60, int(fig.get_figwidth() * 15))
+    fig.suptitle(textwrap.fill(text, width), fontsize=8)
 
 
 def _err(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -36,11 +43,11 @@ def ablation(rows: Sequence[Mapping[str, Any]], caption: str) -> Figure:
     axes[0].axvline(0, color="k", lw=0.6)
     axes[0].set_yticks(y, [r["ablation"] for r in rows])
     axes[0].set_xlabel("ΔCC vs the baseline (negative: the part mattered)")
-    axes[0].legend(fontsize=8, loc="lower left")
+    axes[0].legend(fontsize=8, loc="upper left")
     axes[1].barh(y, np.nan_to_num([r["SD-KL (ours)"] for r in rows]), xerr=_err(rows, "SD-KL sd (ours)"),
                  color="tab:red", alpha=0.8)
     axes[1].set_xlabel("SD-KL, ours (lower is better)")
-    fig.suptitle(caption, fontsize=8)
+    _caption(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -57,7 +64,7 @@ def by_setting(rows: Sequence[Mapping[str, Any]], x: str, xlabel: str, caption: 
         ax.set_xticks(np.arange(len(rows)), xs)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
-    fig.suptitle(caption, fontsize=8)
+    _caption(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -89,7 +96,7 @@ def durations(target: np.ndarray, arms: Mapping[str, np.ndarray], rows: Sequence
     twin.barh(y - 0.2, [r["SD-KL (ours)"] for r in rows], 0.4, xerr=_err(rows, "SD-KL sd (ours)"),
               color="tab:red", label="SD-KL")
     twin.set_xlabel("SD-KL (red, lower is better)")
-    fig.suptitle(caption, fontsize=8)
+    _caption(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -119,7 +126,7 @@ def complementary(scores: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[st
         ax.set_ylabel("mean CC of the top 8 cells")
         ax.set_title(d, fontsize=9)
         ax.legend(fontsize=7)
-    fig.suptitle(caption, fontsize=8)
+    _caption(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -154,6 +161,6 @@ def rf_maps(result: Mapping[str, Any], cells: Mapping[str, int], caption: str) -
     ax.set_xlabel("r(recovered map, true RF) over the 16×16 patches")
     ax.set_ylabel("cells")
     ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle(caption, fontsize=8)
+    _caption(fig, caption)
     fig.tight_layout()
     return fig
