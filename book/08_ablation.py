@@ -35,10 +35,12 @@
 # the poster shows.
 #
 # **What the small preset leaves out.** On 2 CPU cores (`preset="small"`) the chapter trains
-# five of the ten rows — the baseline, the three largest effects of the poster's figure (spike
-# alignment, the prior, the video extractor) and the RMSE-only loss — with one seed; the other
-# five rows are listed with the poster's values and marked "not run". `preset="paper"` (one GPU)
-# trains all ten rows with three seeds. Set `rows` and `seeds` to choose yourself.
+# four of the ten rows with one seed: the baseline, the largest effect of the poster's figure
+# (spike alignment), the video extractor, and the RMSE-only loss (shared with chapter 10). The
+# other six rows are listed with the poster's values and marked "not run" — among them "remove
+# the DINOv2 prior", which with the small preset's untrained ViT would only compare random
+# features with pixels. `preset="paper"` (one GPU) trains all ten rows with three seeds. Set
+# `rows` (keys of `vist.model.ABLATIONS`) and `seeds` to choose yourself.
 
 # %% tags=["parameters"]
 data = "synthetic"
@@ -50,7 +52,7 @@ device = "auto"
 backbone = None          # None: the preset's ViT
 layer = None            # None: the preset's block; else L−n written −n (−1 = last)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
-rows = None              # None: all ten rows on the paper preset, five on the small one
+rows = None              # None: all ten rows on the paper preset, four on the small one
 seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one
 epochs = None            # None: the preset's
 rerun = False
@@ -121,4 +123,4 @@ publish(pd.DataFrame(table), "ablation");
 # sees a few dozen short training windows on a CPU: its CC is far below the poster's, one seed
 # cannot separate differences of a few hundredths from run-to-run noise (the paper preset's
 # three seeds give the sd), and half the rows are not run. Compare the sign and size of large
-# effects — removing the per-cell mapping, the video extractor, the prior — not small ones.
+# effects — removing the per-cell mapping or the video extractor — not small ones.

@@ -129,7 +129,7 @@ def test_layer_table_is_ordered_last_block_first():
 # ---------------------------------------------------------------- losses
 
 def test_loss_arms_windows_and_labels():
-    assert losses.arm_list(None) == losses.ARMS
+    assert losses.arm_list(None) == losses.ARMS and losses.arm_list(None, "small") == ("rmse", "rmse+relu", "full")
     assert losses.arm_list(["rmse"]) == ("rmse", "full")
     with pytest.raises(ValueError, match="rmse\\+relu"):
         losses.arm_list(["l1"])
@@ -180,7 +180,7 @@ def test_population_sizes_are_checked():
         complementary.populations(90, TOP, (120,))
     with pytest.raises(ValueError, match="distinct"):
         complementary.populations(90, TOP, (8, 8))
-    assert complementary.size_list(None, "small", 90) == (90, 32, 8, 1)
+    assert complementary.size_list(None, "small", 90) == (90, 8, 1)
     assert complementary.size_list(None, "paper", 50) == (50, 32, 16, 8, 1)
     groups = complementary.populations(90, TOP, (2,))[(2, 0)]
     assert groups == [tuple(sorted(TOP[i:i + 2])) for i in range(0, 8, 2)]
@@ -211,11 +211,11 @@ def test_run_direction_trains_the_shared_full_run_then_subsets():
     d = complementary.run_direction(base, (0,), None, 1, fake_train)
     assert trained[0] == ablation.spec("baseline", seed=0, **COMMON)      # chapter 7's run
     sizes = sorted({len(s.cells) for s in trained[1:]})
-    assert sizes == [1, 8, 32]
+    assert sizes == [1, 8]
     assert sum(1 for s in trained if s.cells is not None and len(s.cells) == 1) == 8
     assert all(set(d.top[0]) <= set(s.cells) for s in trained[1:] if len(s.cells) >= 8)
     rows = complementary.table([d])
-    assert [r["cells"] for r in rows] == [90, 32, 8, 1]
+    assert [r["cells"] for r in rows] == [90, 8, 1]
     ref = {r["cells"]: r[f"top-8 CC ({PAPER_SOURCE}, read off the figure)"] for r in rows}
     assert ref[1] == COMPLEMENTARY_TOP8_CC[1][0] and ref[90] == COMPLEMENTARY_TOP8_CC[90][0]
     assert rows[-1]["models"] == 8
