@@ -82,17 +82,18 @@ print("provenance:", provenance(runs.values()))
 # %% [markdown]
 # ## Response durations
 #
-# Left: how long the responses last — every peak's width at the base, in frames, pooled over
-# all cells of the test movie — in the recorded trial means (grey) and in each loss's
-# predictions (first seed). A model that smears responses in time predicts fewer, longer
-# events; one that jitters predicts many short ones. Right: CC and SD-KL per loss.
+# Left: how many responses of each duration — every peak's width at the base, in frames,
+# counted over all cells of the test movie and divided by the number of cells — the recorded
+# trial means (grey) and each loss's predictions (first seed) contain. A model that smears
+# responses in time predicts fewer, longer events; one whose trace jitters predicts many short
+# ones (every local maximum counts as a response, as SD-KL counts it). Right: CC and SD-KL.
 
 # %%
 table = lossx.table(runs, preset_name)
 first = seed_list[0]
 target = runs[(arm_keys[0], first)].predictions()["target"]
 widths = {lossx.label(a, preset_name): lossx.durations(runs[(a, first)].predictions()["pred"]) for a in arm_keys}
-xplots.durations(lossx.durations(target), widths, table, caption);
+xplots.durations(lossx.durations(target), widths, table, caption, cells=target.shape[1]);
 
 # %%
 dur = pd.DataFrame([{"trace": "recorded (trial mean)", **lossx.duration_summary(lossx.durations(target))}]

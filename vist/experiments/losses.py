@@ -45,7 +45,7 @@ def label(arm: str, preset: str) -> str:
         parts.append("−ReLU")
     w = windows(arm, preset)
     if w:
-        parts.append(f"soft-DTW {w}")
+        parts.append(f"soft-DTW ({', '.join(str(x) for x in w)})")
     return " + ".join(parts)
 
 

@@ -70,32 +70,30 @@ def by_setting(rows: Sequence[Mapping[str, Any]], x: str, xlabel: str, caption: 
 
 
 def durations(target: np.ndarray, arms: Mapping[str, np.ndarray], rows: Sequence[Mapping[str, Any]],
-              caption: str, max_frames: float | None = None) -> Figure:
-    """Left: distributions of response durations (peak widths at the base, frames, all cells
-    pooled) of the recorded trial means and of each loss arm's predictions. Right: each arm's CC
-    and SD-KL."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+              caption: str, cells: int = 1) -> Figure:
+    """Left: how many responses of each duration (peak widths at the base, frames, all cells
+    pooled, per cell) the recorded trial means and each loss arm's predictions contain, on
+    log-spaced bins. Middle and right: each arm's CC and SD-KL (mean ± sd over seeds)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 1.3, 1.3]})
     every = np.concatenate([target, *arms.values()]) if arms else target
-    hi = max_frames or float(np.percentile(every, 99)) if every.size else 10.0
-    bins = np.linspace(0, hi, 40)
-    axes[0].hist(np.clip(target, 0, hi), bins=bins, density=True, color="0.75", label=f"recorded ({target.size} events)")
-    for name, w in arms.items():
-        axes[0].hist(np.clip(w, 0, hi), bins=bins, density=True, histtype="step", lw=1.5,
-                     label=f"{name} ({w.size} events)")
+    hi = max(2.0, float(every.max())) if every.size else 10.0
+    bins = np.geomspace(0.5, hi * 1.05, 30)
+    w = np.full(target.size, 1.0 / cells)
+    axes[0].hist(target, bins=bins, weights=w, color="0.75", label=f"recorded ({target.size / cells:.0f} per cell)")
+    for name, d in arms.items():
+        axes[0].hist(d, bins=bins, weights=np.full(d.size, 1.0 / cells), histtype="step", lw=1.5,
+                     label=f"{name} ({d.size / cells:.0f} per cell)")
+    axes[0].set_xscale("log")
     axes[0].set_xlabel("response duration: peak width at the base (frames of 33 ms)")
-    axes[0].set_ylabel("density")
+    axes[0].set_ylabel("responses per cell")
     axes[0].legend(fontsize=7)
     rows = list(rows)
     y = np.arange(len(rows))[::-1]
-    ax2 = axes[1]
-    ax2.barh(y + 0.2, [r["CC (ours)"] for r in rows], 0.4, xerr=_err(rows, "CC sd (ours)"), color="tab:green",
-             label="CC")
-    ax2.set_yticks(y, [r["loss"] for r in rows], fontsize=8)
-    ax2.set_xlabel("CC (green)")
-    twin = ax2.twiny()
-    twin.barh(y - 0.2, [r["SD-KL (ours)"] for r in rows], 0.4, xerr=_err(rows, "SD-KL sd (ours)"),
-              color="tab:red", label="SD-KL")
-    twin.set_xlabel("SD-KL (red, lower is better)")
+    for ax, key, color, label in ((axes[1], "CC", "tab:green", "CC"), (axes[2], "SD-KL", "tab:red",
+                                                                       "SD-KL (lower is better)")):
+        ax.barh(y, [r[f"{key} (ours)"] for r in rows], xerr=_err(rows, f"{key} sd (ours)"), color=color)
+        ax.set_xlabel(label)
+        ax.set_yticks(y, [r["loss"] for r in rows] if ax is axes[1] else [], fontsize=8)
     _caption(fig, caption)
     fig.tight_layout()
     return fig
