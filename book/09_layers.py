@@ -64,6 +64,7 @@ if layer is not None:
 seed_list = resolve_seeds(seeds, seed, preset_name)
 specs = lx.specs(blocks, seed_list, preset_name, backbone, data=data, train_movie=train_movie,
                  test_movie=test_movie, weights=weights, epochs=epochs)
+lx.precompute_features(blocks, data, (train_movie, test_movie), seed_list[0], preset_name, device, backbone, weights)
 runs = train_all(specs, train_run, device=device, rerun=rerun)
 lab = labels(runs.values())
 caption = f"ours — data: {lab['data']} | prior: {lab['prior']} | preset: {lab['preset']}"

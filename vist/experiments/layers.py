@@ -58,6 +58,23 @@ def specs(layers: Sequence[int], seeds: Sequence[int], preset: str, backbone: st
             for n in layers for s in seeds}
 
 
+def precompute_features(layers: Sequence[int], data: str, movies: Sequence[str], seed: int, preset: str,
+                        device: str = "auto", backbone: str | None = None, weights: str | None = None) -> None:
+    """Compute (or find cached) each block's features for each movie, quietly, before training —
+    the very cache entries :func:`vist.train.train_run` reads (same prior settings), so the
+    chapter shows no progress bars while a new block's features are computed."""
+    from vist.data import load
+    from vist.prior import make_prior, resolve_device
+
+    frames = {m: load(data, m, seed=seed).frames for m in dict.fromkeys(movies)}
+    dev = resolve_device(device)
+    for n in layers:
+        prior = make_prior("dinov2", preset=preset, device=dev, backbone=backbone, layer=n, weights=weights,
+                           progress=False)
+        for f in frames.values():
+            prior.features(f)
+
+
 def table(runs: Mapping[tuple[int, int], RunLike], preset: str, backbone: str | None = None) -> list[dict[str, Any]]:
     """One row per block: L−n, its 0-based index, our CC and SD-KL (mean and sd over seeds), labels."""
     d = depth(preset, backbone)
