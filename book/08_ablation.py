@@ -39,8 +39,9 @@
 # (spike alignment), the video extractor, and the RMSE-only loss (shared with chapter 10). The
 # other six rows are listed with the poster's values and marked "not run" — among them "remove
 # the DINOv2 prior", which with the small preset's untrained ViT would only compare random
-# features with pixels. `preset="paper"` (one GPU) trains all ten rows with three seeds. Set
-# `rows` (keys of `vist.model.ABLATIONS`) and `seeds` to choose yourself.
+# features with pixels. `preset="paper"` (one GPU) trains all ten rows with three seeds — 30
+# runs of about 10 minutes each on an H200 (chapter 13), so about five hours. Set `rows` (keys
+# of `vist.model.ABLATIONS`) and `seeds` to choose yourself.
 
 # %% tags=["parameters"]
 data = "synthetic"

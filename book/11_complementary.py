@@ -32,7 +32,9 @@
 # full population of 90 (the run of chapter 7), the top 8 alone, and each top cell alone (eight
 # single-cell models). The random populations of 64, 32 and 16 are left out: a model's cost on a
 # CPU hardly falls below a quarter of the full model's, whatever its number of cells.
-# `preset="paper"` runs every size, both directions, three seeds and three random draws.
+# `preset="paper"` runs every size, both directions, three seeds and three random draws: 19
+# models per direction and seed (one full population, three draws of 64, 32 and 16, the top 8,
+# eight single cells), 114 in all — reduce `seeds`, `draws` or `sizes` for a shorter run.
 
 # %% tags=["parameters"]
 data = "synthetic"
