@@ -108,7 +108,7 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 
 
 def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = False,
-              progress: bool = True, root: Path | None = None) -> Run:
+              progress: bool = True, root: Path | None = None, fast: bool = True) -> Run:
     """Train and evaluate ``spec`` — or return the stored run with the same spec.
 
     Args:
@@ -117,6 +117,9 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
         rerun: retrain even if a finished run with this spec exists.
         progress: progress bar while training.
         root: results folder (default :func:`results_dir`).
+        fast: train Vi-ST with :class:`vist.model.fast.FastViST` — the same parameters and math
+            as the reference ``nn.Conv3d`` model (tested to 1e-5), computed faster; the stored
+            weights load into either.
     """
     from vist.prior import resolve_device
     from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
@@ -145,6 +148,11 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     data = on_device(prepare(spec, dev), dev, settings.bf16)
     torch.manual_seed(spec.seed)
     model = build_model(spec, settings, data.train_x, data.cells)
+    model_class = type(model).__name__
+    if fast:
+        from vist.model.fast import convert
+
+        model = convert(model)
     target, _ = test_targets(data)
 
     def per_epoch(m: torch.nn.Module) -> dict[str, float]:
@@ -157,7 +165,8 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     metrics = evaluate(pred, data)
     record = {
         "format": RUN_FORMAT, "complete": True, "spec": spec.to_dict(), "run_id": spec.run_id(),
-        "settings": settings.to_dict(), "model_class": type(model).__name__,
+        "settings": settings.to_dict(), "model_class": model_class,
+        "implementation": type(model).__name__,
         "model_config": model.config.to_dict() if hasattr(model.config, "to_dict") else vars(model.config),
         "parameters": int(sum(p.numel() for p in model.parameters())),
         "labels": {"data": data.data_label, "prior": data.prior_label,
