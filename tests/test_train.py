@@ -86,6 +86,7 @@ def test_training_reduces_the_loss(data):
     ("preset", "huge", r"preset: expected one of \['paper', 'small'\]"),
     ("loss", "mse", r"loss: expected one of"),
     ("prior", "clip", r"prior: expected one of"),
+    ("backbone", "vit_huge", r"backbone: expected None \(the preset's\) or one of \['vit_small_patch14_dinov2'"),
 ])
 def test_unknown_values_fail_before_any_work(field, value, message):
     with pytest.raises(ValueError, match=message):

@@ -73,6 +73,12 @@ class RunSpec:
             raise ValueError(f"loss: expected one of {list(LOSSES)}, found {self.loss!r}")
         if self.preset not in PRESETS:
             raise ValueError(f"preset: expected one of {list(PRESETS)} (resolve 'auto' first), found {self.preset!r}")
+        if self.backbone is not None:
+            from vist.prior import BACKBONES
+
+            if self.backbone not in BACKBONES:
+                raise ValueError(f"backbone: expected None (the preset's) or one of {list(BACKBONES)}, "
+                                 f"found {self.backbone!r}")
         if self.split not in ("halves", "blocks"):
             raise ValueError(f"split: expected 'halves' or 'blocks', found {self.split!r}")
         if self.cells is not None:
