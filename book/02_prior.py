@@ -40,7 +40,7 @@ preset = "auto"         # "auto": paper on CUDA, small otherwise
 seed = 0                # virtual retina and the prior's random initialisation
 device = "auto"
 backbone = None         # None: the preset's backbone
-layer = None            # None: the preset's block; else L−n written −n (−1 = last)
+layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None          # local DINOv2 checkpoint; None = untrained (random init)
 
 # %%

@@ -42,7 +42,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = None         # None: the preset's backbone
-layer = None            # None: the preset's block; else L−n written −n (−1 = last)
+layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None
 
 # %%

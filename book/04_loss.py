@@ -39,7 +39,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = "vit_large_patch14_dinov2"
-layer = None            # None: the preset's block; else L−n written −n (−1 = last)
+layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None
 clip_start = 300   # first frame of the example clip
 example_cell = None  # None: the most active cell

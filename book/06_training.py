@@ -41,7 +41,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = None          # None: the preset's ViT
-layer = None            # None: the preset's block; else L−n written −n (−1 = last)
+layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 rerun = False
 

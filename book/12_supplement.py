@@ -31,7 +31,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = None          # None: the preset's ViT
-layer = None            # None: the preset's block; else L−n written −n (−1 = last)
+layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 both_directions = True   # also show test_movie → train_movie
 rf_lags = 10             # the probe's history (frames)
