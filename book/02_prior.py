@@ -37,7 +37,7 @@ data = "synthetic"      # "synthetic", a Dryad-layout folder, or a saved .npz re
 train_movie = "mov1"
 test_movie = "mov2"
 preset = "auto"         # "auto": paper on CUDA, small otherwise
-seed = 0                # virtual retina and the prior's random initialisation
+seed = 0                # virtual retina and the prior random initialisation
 device = "auto"
 backbone = None         # None = the preset backbone
 layer = None            # None = the preset block; else L−n written −n (−1 = last)

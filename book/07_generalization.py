@@ -35,7 +35,7 @@
 
 # %% tags=["parameters"]
 data = "synthetic"
-train_movie = None       # None (with test_movie None): all four directions of the paper's table
+train_movie = None       # None (with test_movie None): all four directions of the paper table
 test_movie = None
 preset = "auto"
 seed = 0

@@ -55,7 +55,7 @@ layer = None            # None = the preset block; else L−n written −n (−1
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 rows = None              # None: all ten rows on the paper preset, four on the small one
 seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one
-epochs = None            # None: the preset's
+epochs = None            # None: the preset
 rerun = False
 
 # %%

@@ -46,11 +46,11 @@ device = "auto"
 backbone = None          # None = the preset ViT
 layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
-sizes = None             # None: the preset's (small: 90, 8, 1; paper: 90, 64, 32, 16, 8, 1)
+sizes = None             # None: the preset (small: 90, 8, 1; paper: 90, 64, 32, 16, 8, 1)
 draws = None             # random populations per size; None: 1 (small), 3 (paper)
 seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one
 both_directions = None   # also test_movie → train_movie; None: no (small), yes (paper)
-epochs = None            # None: the preset's
+epochs = None            # None: the preset
 rerun = False
 
 # %%

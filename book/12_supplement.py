@@ -34,8 +34,8 @@ backbone = None          # None = the preset ViT
 layer = None            # None = the preset block; else L−n written −n (−1 = last)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 both_directions = True   # also show test_movie → train_movie
-rf_lags = 10             # the probe's history (frames)
-rf_ridge = 10.0          # the probe's regularisation (× the stimulus covariance's mean eigenvalue)
+rf_lags = 10             # the probe history (frames)
+rf_ridge = 10.0          # the probe regularisation (× the stimulus covariance mean eigenvalue)
 rerun = False
 
 # %%
