@@ -13,8 +13,10 @@ which a 1×1×1 conv is a plain matrix product):
   forward conv of the gradient with the flipped kernel; weight gradient per tap as a
   multiply-and-sum for short kernels, and as a correlation by FFT over (time, rows, columns) for
   long ones (≥ 7 taps: one FFT of each operand instead of w·9 passes).
-* CUDA: the Triton kernels of :mod:`vist.kernels.conv_triton` (forward, input gradient as a
-  forward with the flipped kernel, weight gradient), fp32 accumulation, any input dtype.
+* CUDA: the Triton kernels of :mod:`vist.kernels.conv_triton` (forward — a program owns a run of
+  output frames and loads each input frame once for all of them —, input gradient as that
+  forward with the flipped kernel, weight gradient with one register accumulator per spatial
+  tap), fp32 accumulation, any input dtype, no TF32 (no ``tl.dot``).
 
 It is a ``torch.library`` custom op with registered autograd, so ``torch.compile`` treats it as
 one opaque node and fuses the elementwise work around it.
@@ -201,18 +203,19 @@ def _dwconv3d_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor
     kt, kh, kw = weight.shape[2:]
     span = dilation * (kt - 1)
     grad = grad.contiguous()
+    if backend == "triton":
+        from vist.kernels import conv_triton
+
+        gi, gw, gb = conv_triton.dw_backward(grad, x, weight, dilation, before, after, spatial_pad,
+                                             need_input, need_weight)
+        gi = gi if need_input else x.new_empty(0)
+        if not need_weight:
+            return gi, weight.new_empty(0), weight.new_empty(0)
+        return gi, gw.to(weight.dtype), gb.to(weight.dtype)
     # the input gradient is the forward conv of the gradient with the flipped kernel, padded so
     # that output frame/cell positions line up with the input's (pads stay >= 0: see _check)
     flipped = weight.flip(2, 3, 4)
     gi_pad = (span - before, span - after, kh - 1 - spatial_pad)
-    if backend == "triton":
-        from vist.kernels import conv_triton
-
-        gi = (conv_triton.dw_forward(grad, flipped, None, dilation, *gi_pad) if need_input
-              else x.new_empty(0))
-        gw, gb = (conv_triton.dw_weight_grad(grad, x, (kt, kh, kw), dilation, before, after, spatial_pad)
-                  if need_weight else (weight.new_empty(0), weight.new_empty(0)))
-        return gi, gw.to(weight.dtype), gb.to(weight.dtype)
     gi = _cpu_forward(grad, flipped, None, dilation, *gi_pad) if need_input else x.new_empty(0)
     if need_weight:
         gw = _cpu_weight_grad(grad, x, (kt, kh, kw), dilation, before, after, spatial_pad).to(weight.dtype)
