@@ -9,6 +9,13 @@ CPUs. Shapes default to the paper's on CUDA (batch 16, 128 frames, 16×16 grid, 
 bf16 autocast) and to the small preset's on CPUs (batch 2, 48 frames, 384-d, extractor width 32,
 float32).
 
+Variants: ``reference`` (``nn.Conv3d`` model), ``fast`` (:class:`~vist.model.FastViST`, eager),
+``fast-compile`` (``torch.compile`` of the fast model; the depthwise convs stay opaque custom
+ops), and on CUDA ``fast-graph`` / ``fast-compile-graph``: the whole step — forward, loss,
+backward and a ``capturable`` AdamW step — captured once as one CUDA graph and replayed (static
+inputs; the warm-up runs on a side stream first, autocast without its weight cache). For the
+graph variants the peak covers warm-up and capture as well (a replay allocates nothing).
+
 Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes, bf16):
 389–401 ms per step, 12.3 GiB peak; target for the fast model on one H100/H200: ≤ 40 ms, ≤ 8 GiB.
 """
@@ -29,6 +36,7 @@ from vist.bench.common import BenchTable, device_name
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
+VARIANTS = ("reference", "fast", "fast-compile", "fast-graph", "fast-compile-graph")
 REFERENCE_NOTE = ("Reference (SPEC §7): the authors' module at the paper's shapes on one H200, bf16: "
                   "389-401 ms/step, 12.3 GiB peak. Target on one H100/H200: <= 40 ms, <= 8 GiB.")
 
@@ -43,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 1 / 3)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--variants", default="reference,fast",
-                        help="comma-separated: reference, fast, fast-compile (torch.compile of the fast model)")
+                        help="comma-separated: " + ", ".join(VARIANTS) + " (the -graph ones on CUDA only)")
     parser.add_argument("--no-bf16", action="store_true", help="float32 on CUDA too")
 
 
@@ -65,25 +73,48 @@ class StepInputs:
         return cls(x, rf, y)
 
 
-def make_step(model: torch.nn.Module, inputs: StepInputs, bf16: bool) -> Callable[[], float]:
-    """One training step of ``model`` (forward, Vi-ST loss, backward, AdamW); returns nothing useful but the loss."""
+def make_step(model: torch.nn.Module, inputs: StepInputs, bf16: bool, graph: bool = False) -> Callable[[], torch.Tensor]:
+    """One training step of ``model`` (forward, Vi-ST loss, backward, AdamW); returns the loss (a tensor).
+
+    ``graph``: capture the whole step as one CUDA graph (after 3 warm-up steps on a side stream)
+    and return a step that replays it; AdamW is then ``capturable`` and autocast runs without its
+    cast cache, as CUDA graph capture requires.
+    """
     from vist.losses import ViSTLoss
 
     loss_fn = ViSTLoss()
-    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.1)
     device = inputs.x.device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
+    if graph and device.type != "cuda":
+        raise ValueError("graph variants need a CUDA device")
+    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.1, capturable=graph)
+    use_bf16 = bf16 and device.type == "cuda"
 
     def step() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
-        with autocast:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16, cache_enabled=not graph):
             pred = model(inputs.x, inputs.rf)
         loss = loss_fn(pred.float(), inputs.y)
         loss.backward()
         opt.step()
         return loss.detach()
 
-    return step
+    if not graph:
+        return step
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):  # Triton compilation, library handles, optimizer state
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream(device).wait_stream(side)
+    cuda_graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(cuda_graph):
+        static_loss = step()
+
+    def replay() -> torch.Tensor:
+        cuda_graph.replay()
+        return static_loss
+
+    return replay
 
 
 def _reset_peak(device: torch.device) -> None:
@@ -109,15 +140,20 @@ def _peak_mib(device: torch.device) -> float | None:
     return None
 
 
-def time_steps(step: Callable[[], Any], device: torch.device, steps: int, warmup: int) -> dict[str, Any]:
-    """Run ``warmup`` then ``steps`` timed steps; ms per step (median, min) and peak memory (MiB)."""
+def time_steps(step: Callable[[], Any], device: torch.device, steps: int, warmup: int,
+               reset_peak: bool = True) -> dict[str, Any]:
+    """Run ``warmup`` then ``steps`` timed steps; ms per step (median, min) and peak memory (MiB).
+
+    ``reset_peak``: measure the peak over the timed steps only (else since the caller's last reset).
+    """
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
     t0 = time.perf_counter()
     for _ in range(warmup):
         step()
     sync()
     warmup_s = time.perf_counter() - t0
-    _reset_peak(device)
+    if reset_peak:
+        _reset_peak(device)
     times = []
     loss = None
     for _ in range(steps):
@@ -127,22 +163,22 @@ def time_steps(step: Callable[[], Any], device: torch.device, steps: int, warmup
         times.append(time.perf_counter() - t)
     return {"ms_per_step": 1e3 * statistics.median(times), "ms_min": 1e3 * min(times),
             "peak_mib": _peak_mib(device), "warmup_s": warmup_s,
+            "reserved_mib": torch.cuda.memory_reserved(device) / 2 ** 20 if device.type == "cuda" else None,
             "last_loss": float(loss) if loss is not None else None}
 
 
 def build(variant: str, reference: torch.nn.Module) -> torch.nn.Module:
-    """The model of one variant, from the reference (same weights): ``reference``, ``fast`` or ``fast-compile``."""
+    """The model of one variant (see :data:`VARIANTS`), from the reference (same weights)."""
     import copy
 
     from vist.model.fast import FastViST
 
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: expected one of {', '.join(VARIANTS)}, found {variant!r}")
     if variant == "reference":
         return copy.deepcopy(reference)
-    if variant == "fast":
-        return FastViST.from_reference(reference)
-    if variant == "fast-compile":
-        return torch.compile(FastViST.from_reference(reference))
-    raise ValueError(f"variant: expected reference, fast or fast-compile, found {variant!r}")
+    fast = FastViST.from_reference(reference)
+    return torch.compile(fast) if "compile" in variant else fast
 
 
 def run(device: str = "auto", batch: int | None = None, frames: int | None = None, feat_dim: int | None = None,
@@ -166,7 +202,7 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
     bf16 = cuda and not no_bf16
     names = [v.strip() for v in variants.split(",") if v.strip()]
     if not names:
-        raise ValueError("variants: expected at least one of reference, fast, fast-compile")
+        raise ValueError(f"variants: expected at least one of {', '.join(VARIANTS)}")
     torch.manual_seed(0)
     reference = ViST(ViSTConfig(feat_dim=shape["feat_dim"], cells=shape["cells"], grid=shape["grid"],
                                 video_dim=shape["video_dim"])).to(dev).train()
@@ -179,25 +215,33 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         row: dict[str, Any] = {"impl": name, "shape": shape_text, "precision": "bf16 autocast" if bf16 else "fp32",
                                "ms_per_step": None, "ms_min": None, "peak_mib": None, "speedup": None,
                                "error": ""}
+        if cuda:
+            row["reserved_mib"] = None
+        model = step = None
         try:
             torch.manual_seed(1)  # the same dropout masks for every variant on CPUs
+            graph = name.endswith("-graph")
+            _reset_peak(dev)
             model = build(name, reference)
-            row.update({k: v for k, v in time_steps(make_step(model, inputs, bf16), dev, steps, warmup).items()
+            step = make_step(model, inputs, bf16, graph=graph)
+            row.update({k: v for k, v in time_steps(step, dev, steps, warmup, reset_peak=not graph).items()
                         if k in row})
             if name == "reference":
                 base_ms = row["ms_per_step"]
             if base_ms and row["ms_per_step"]:
                 row["speedup"] = base_ms / row["ms_per_step"]
-            del model
         except Exception as err:  # one failing variant must not lose the others' numbers
             row["error"] = f"{type(err).__name__}: {str(err)[:200]}"
+        model = step = None  # frees the model, its optimizer and any CUDA graph before the next variant
         if cuda:
             torch.cuda.empty_cache()
         table.rows.append(row)
     mem = "GPU memory allocated by PyTorch" if cuda else "process peak resident set (VmHWM)"
     table.notes += [
         f"{steps} timed steps after {warmup} warm-up steps; forward + ViSTLoss + backward + AdamW.",
-        f"peak_mib: {mem}. speedup = reference ms / this row's ms (same process, same weights).",
+        f"peak_mib: {mem}" + (" (graph variants: over warm-up, capture and replays; reserved_mib: "
+                              "held by the caching allocator, graph pools included)." if cuda else ".")
+        + " speedup = reference ms / this row's ms (same process, same weights).",
         f"torch threads: {torch.get_num_threads()}." if not cuda else f"torch {torch.__version__}.",
         REFERENCE_NOTE,
     ]
