@@ -46,7 +46,6 @@ weights = None
 rerun = False
 
 # %%
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -54,11 +53,10 @@ import pandas as pd
 
 from vist.experiments import generalization as gen
 from vist.presets import get_preset
-from vist.report import publish
+from vist.report import book_style, publish
 from vist.train import train_run
 
-warnings.filterwarnings("ignore", category=UserWarning)
-plt.rcParams["figure.dpi"] = 80
+book_style()
 if (train_movie is None) != (test_movie is None):
     raise ValueError("set both train_movie and test_movie, or neither (all four directions)")
 directions = gen.DIRECTIONS if train_movie is None else ((train_movie, test_movie),)

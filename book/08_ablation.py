@@ -59,31 +59,24 @@ epochs = None            # None: the preset
 rerun = False
 
 # %%
-import warnings
-
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from vist.experiments import ablation
-from vist.experiments.common import labels, pm, provenance, resolve_seeds, train_all
+from vist.experiments.common import pm, resolve_seeds, run_experiment
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import publish
+from vist.report import book_style, publish
 from vist.train import train_run
 
-warnings.filterwarnings("ignore", category=UserWarning)
-plt.rcParams["figure.dpi"] = 80
+book_style()
 preset_name = get_preset(preset, device).name
 keys = ablation.row_keys(rows, preset_name)
 seed_list = resolve_seeds(seeds, seed, preset_name)
 specs = ablation.specs(keys, seed_list, data=data, train_movie=train_movie, test_movie=test_movie,
                        preset=preset_name, backbone=backbone, layer=layer, weights=weights, epochs=epochs)
-runs = train_all(specs, train_run, device=device, rerun=rerun)
-lab = labels(runs.values())
-caption = f"ours — data: {lab['data']} | prior: {lab['prior']} | preset: {lab['preset']}"
-print(f"{len(runs)} runs ({len(keys)} rows × seeds {list(seed_list)}), preset {preset_name!r}")
-print(caption)
-print("provenance:", provenance(runs.values()))
+exp = run_experiment(specs, train_run, device=device, rerun=rerun,
+                     what=f"{len(keys)} rows × seeds {list(seed_list)}")
+runs, caption = exp.runs, exp.caption
 
 # %% [markdown]
 # ## What each part is worth

@@ -44,20 +44,16 @@ epochs = None            # None: the preset
 rerun = False
 
 # %%
-import warnings
-
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from vist.experiments import layers as lx
-from vist.experiments.common import labels, pm, provenance, resolve_seeds, train_all
+from vist.experiments.common import pm, resolve_seeds, run_experiment
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import publish
+from vist.report import book_style, publish
 from vist.train import train_run
 
-warnings.filterwarnings("ignore", category=UserWarning)
-plt.rcParams["figure.dpi"] = 80
+book_style()
 preset_name = get_preset(preset, device).name
 blocks = lx.layer_list(layers, preset_name, backbone)
 if layer is not None:
@@ -66,12 +62,9 @@ seed_list = resolve_seeds(seeds, seed, preset_name)
 specs = lx.specs(blocks, seed_list, preset_name, backbone, data=data, train_movie=train_movie,
                  test_movie=test_movie, weights=weights, epochs=epochs)
 lx.precompute_features(blocks, data, (train_movie, test_movie), seed_list[0], preset_name, device, backbone, weights)
-runs = train_all(specs, train_run, device=device, rerun=rerun)
-lab = labels(runs.values())
-caption = f"ours — data: {lab['data']} | prior: {lab['prior']} | preset: {lab['preset']}"
-print(f"{len(runs)} runs (blocks {[f'L{n}' for n in blocks]} × seeds {list(seed_list)})")
-print(caption)
-print("provenance:", provenance(runs.values()))
+exp = run_experiment(specs, train_run, device=device, rerun=rerun,
+                     what=f"blocks {[f'L{n}' for n in blocks]} × seeds {list(seed_list)}")
+runs, caption = exp.runs, exp.caption
 
 # %% [markdown]
 # ## CC and SD-KL by block

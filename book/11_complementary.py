@@ -54,36 +54,31 @@ epochs = None            # None: the preset
 rerun = False
 
 # %%
-import warnings
-
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from vist.experiments import complementary as comp
-from vist.experiments.common import pm, provenance, resolve_seeds
+from vist.experiments.common import caption as caption_of
+from vist.experiments.common import movie_pairs, pm, provenance, resolve_seeds
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import publish
+from vist.report import book_style, publish
 from vist.train import RunSpec, train_run
 
-warnings.filterwarnings("ignore", category=UserWarning)
-plt.rcParams["figure.dpi"] = 80
+book_style()
 preset_name = get_preset(preset, device).name
 seed_list = resolve_seeds(seeds, seed, preset_name)
 n_draws = comp.DEFAULT_DRAWS.get(preset_name, 1) if draws is None else int(draws)
 both = comp.DEFAULT_BOTH.get(preset_name, False) if both_directions is None else bool(both_directions)
-pairs = [(train_movie, test_movie)] + ([(test_movie, train_movie)] if both and train_movie != test_movie else [])
 results = []
-for tr, te in pairs:
+for tr, te in movie_pairs(train_movie, test_movie, both):
     base = RunSpec(model="vist", data=data, train_movie=tr, test_movie=te, preset=preset_name,
                    backbone=backbone, layer=layer, weights=weights, epochs=epochs)
     results.append(comp.run_direction(base, seed_list, sizes, n_draws, train_run, device=device, rerun=rerun))
-lab = comp.labels_of(results)
-caption = f"ours — data: {lab['data']} | prior: {lab['prior']} | preset: {lab['preset']}"
-n_models = sum(len(v) for r in results for v in r.runs.values())
-print(f"{n_models} models over {len(results)} direction(s), seeds {list(seed_list)}, {n_draws} draw(s)")
+all_runs = [r for d in results for rs in d.runs.values() for r in rs]
+caption = caption_of(all_runs)
+print(f"{len(all_runs)} models over {len(results)} direction(s), seeds {list(seed_list)}, {n_draws} draw(s)")
 print(caption)
-print("provenance:", provenance(r for d in results for rs in d.runs.values() for r in rs))
+print("provenance:", provenance(all_runs))
 pd.DataFrame(comp.per_seed_top(results))
 
 # %% [markdown]

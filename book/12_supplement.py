@@ -39,28 +39,25 @@ rf_ridge = 10.0          # the probe regularisation (× the stimulus covariance 
 rerun = False
 
 # %%
-import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from vist.data import load
 from vist.experiments import rf_recovery as rfx
-from vist.experiments.common import CC
+from vist.experiments.common import CC, movie_pairs
 from vist.plots import experiments as xplots
 from vist.plots import training as tplots
 from vist.presets import get_preset
-from vist.report import publish
+from vist.report import book_style, publish
 from vist.train import RunSpec, train_run
 
-warnings.filterwarnings("ignore", category=UserWarning)
-plt.rcParams["figure.dpi"] = 80
+book_style()
 preset_name = get_preset(preset, device).name
-pairs = [(train_movie, test_movie)] + ([(test_movie, train_movie)] if both_directions and train_movie != test_movie else [])
 runs = {f"{tr}→{te}": train_run(RunSpec(model="vist", data=data, train_movie=tr, test_movie=te, seed=seed,
                                         preset=preset_name, backbone=backbone, layer=layer, weights=weights),
-                                device=device, rerun=rerun, progress=False) for tr, te in pairs}
+                                device=device, rerun=rerun, progress=False)
+        for tr, te in movie_pairs(train_movie, test_movie, both_directions)}
 for name, run in runs.items():
     print(f"{name}: CC {run.summary[CC]:.3f} | {tplots.run_label(run)}")
 

@@ -14,7 +14,7 @@ from vist.data import Recording
 from vist.data.retina import CellType, RetinaParams, make_cells
 from vist.experiments import ablation, complementary, layers, losses, rf_recovery
 from vist.experiments import generalization as gen
-from vist.experiments.common import CC, mean_sd, pm, resolve_seeds
+from vist.experiments.common import CC, mean_sd, movie_pairs, pm, resolve_seeds, run_experiment
 from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
 from vist.train import RunSpec
 
@@ -68,6 +68,29 @@ def test_mean_sd_and_formatting():
     assert np.isnan(mean_sd([0.5])[1])
     assert pm(0.2, float("nan")) == "0.200" and pm(float("nan"), 0.1) == "–"
     assert pm(0.2, 0.01) == "0.200 ± 0.010"
+
+
+def test_run_experiment_trains_every_spec_and_labels_them(capsys):
+    other = FakeRun(record={"provenance": {"device": "GPU: H200", "date": "2025-02-02", "commit": "def"}})
+    fakes = {"a": FakeRun(), "b": other}
+    seen = []
+
+    def train(spec, device, rerun, progress):
+        seen.append((spec, device, rerun, progress))
+        return fakes[spec]
+
+    exp = run_experiment({"x": "a", "y": "b"}, train, device="cpu", rerun=True, what="2 rows")
+    assert list(exp.runs) == ["x", "y"] and exp.runs["y"] is other
+    assert seen == [("a", "cpu", True, False), ("b", "cpu", True, False)]
+    assert exp.caption == "ours — data: synthetic mov1 → mov2 | prior: DINOv2 ViT-S/14, untrained | preset: small"
+    assert exp.provenance == "cpu, 2025-01-01, commit abc; GPU: H200, 2025-02-02, commit def"
+    assert "2 runs (2 rows)" in capsys.readouterr().out
+
+
+def test_movie_pairs():
+    assert movie_pairs("mov1", "mov2", both=False) == [("mov1", "mov2")]
+    assert movie_pairs("mov1", "mov2", both=True) == [("mov1", "mov2"), ("mov2", "mov1")]
+    assert movie_pairs("mov1", "mov1", both=True) == [("mov1", "mov1")]
 
 
 # ---------------------------------------------------------------- ablation

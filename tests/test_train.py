@@ -10,7 +10,7 @@ from vist.data.synthetic import simulate
 from vist.model import ViST, ViSTConfig
 from vist.prior import PixelPrior
 from vist.train import RunSpec, TrainingDiverged, TrainSettings, fit
-from vist.train.evaluate import evaluate, predict
+from vist.train.evaluate import evaluate, head_segments, predict, test_targets
 from vist.train.inputs import prepare_from
 from vist.train.schedule import one_cycle_lr
 
@@ -71,6 +71,28 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
     state = torch.load(ckpt, weights_only=False)
     assert state["epoch"] == 0
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_head_segments_keeps_the_first_frames_in_order():
+    segs = ((0, 10), (20, 30), (40, 50))
+    assert head_segments(segs, None) == segs
+    assert head_segments(segs, 15) == ((0, 10), (20, 25))
+    assert head_segments(segs, 10) == ((0, 10),)
+    assert head_segments(segs, 100) == segs
+    with pytest.raises(ValueError, match="positive number of frames or None, found 0"):
+        head_segments(segs, 0)
+
+
+def test_per_epoch_subset_is_the_head_of_the_full_prediction(data):
+    """A causal model restarts at each segment start, so scoring the head predicts the same values."""
+    model = _model(data).eval()
+    full = predict(model, data, torch.device("cpu"))
+    head = predict(model, data, torch.device("cpu"), frames=25)
+    assert head.shape == (25, data.cells)
+    np.testing.assert_allclose(head, full[:25], rtol=1e-5, atol=1e-6)
+    target, spikes = test_targets(data, 25)
+    np.testing.assert_array_equal(target, test_targets(data)[0][:25])
+    assert spikes.shape[1] == 25
 
 
 def test_training_reduces_the_loss(data):

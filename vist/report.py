@@ -30,6 +30,17 @@ def publish(table: Any, name: str) -> Any:
     return table
 
 
+def book_style(quiet: bool = True) -> None:
+    """The book's figure style (80 dpi inline); ``quiet`` hides library ``UserWarning``s in the output."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["figure.dpi"] = 80
+    if quiet:
+        warnings.filterwarnings("ignore", category=UserWarning)
+
+
 def read(folder: str | os.PathLike[str], name: str) -> list[dict[str, Any]]:
     """The rows a chapter published under ``name`` in ``folder``."""
     path = Path(folder) / f"{name}.json"

@@ -10,6 +10,7 @@ BENCHMARKS = {
     "data": "vist.bench.data",
     "kernels": "vist.bench.kernels",
     "prior": "vist.bench.prior",
+    "train-run": "vist.bench.train_run",
     "train-step": "vist.bench.train_step",
 }
 

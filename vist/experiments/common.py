@@ -8,6 +8,7 @@ book builds within the CI budget. :func:`resolve_seeds` is that rule in one plac
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -97,6 +98,43 @@ def train_all(specs: Mapping[Any, Any], train: TrainFn, device: str = "auto",
               rerun: bool = False) -> dict[Any, RunLike]:
     """Train (or reuse) every spec: ``{key: spec}`` → ``{key: run}``, in the mapping's order."""
     return {key: train(spec, device=device, rerun=rerun, progress=False) for key, spec in specs.items()}
+
+
+def caption(runs: Iterable[RunLike]) -> str:
+    """``"ours — data: … | prior: … | preset: …"``: what every figure and table of ``runs`` says."""
+    lab = labels(runs)
+    return f"ours — data: {lab['data']} | prior: {lab['prior']} | preset: {lab['preset']}"
+
+
+@dataclass
+class Experiment:
+    """The runs of an experiment, ``{key: run}``, with the caption and provenance its figures carry."""
+
+    runs: dict[Any, RunLike]
+    caption: str
+    provenance: str
+
+
+def run_experiment(specs: Mapping[Any, Any], train: TrainFn, device: str = "auto", rerun: bool = False,
+                   what: str = "") -> Experiment:
+    """Train (or reuse) every spec (:func:`train_all`) and print what was run, on what, where.
+
+    ``what`` describes the design in a few words (e.g. ``"4 rows × seeds [0]"``).
+    """
+    runs = train_all(specs, train, device=device, rerun=rerun)
+    out = Experiment(runs, caption(runs.values()), provenance(runs.values()))
+    print(f"{len(runs)} runs" + (f" ({what})" if what else ""))
+    print(out.caption)
+    print("provenance:", out.provenance)
+    return out
+
+
+def movie_pairs(train_movie: str, test_movie: str, both: bool) -> list[tuple[str, str]]:
+    """``[(train_movie, test_movie)]``, and the reverse direction too when ``both`` and they differ."""
+    pairs = [(train_movie, test_movie)]
+    if both and train_movie != test_movie:
+        pairs.append((test_movie, train_movie))
+    return pairs
 
 
 def check_choices(name: str, given: Iterable[Any], allowed: Sequence[Any]) -> tuple[Any, ...]:

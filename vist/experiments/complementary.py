@@ -30,13 +30,13 @@ The full population runs with ``cells=None`` — the very spec of the generalisa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from vist.experiments.common import CC, RunLike, TrainFn, labels, mean_sd
+from vist.experiments.common import CC, RunLike, TrainFn, mean_sd
 from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
 from vist.train import RunSpec
 
@@ -234,7 +234,3 @@ def scores_frame(directions: Sequence[Direction]) -> list[dict[str, Any]]:
     return [{"train→test": dr.name, "cells": n, "draw": d, "seed": s, "top-8 CC": v}
             for dr in directions for (n, d, s), v in dr.scores().items()]
 
-
-def labels_of(directions: Sequence[Direction]) -> Mapping[str, str]:
-    """Data/prior/preset labels of every run in these directions."""
-    return labels(r for dr in directions for rs in dr.runs.values() for r in rs)

@@ -18,16 +18,18 @@ def run_label(run: Run) -> str:
 
 
 def learning_curves(run: Run) -> Figure:
-    """Training loss, and CC and SD-KL on the test split, per epoch."""
+    """Training loss, and CC and SD-KL on the test split (or its first ``eval_frames``), per epoch."""
     h = run.history
+    frames = run.record["settings"].get("eval_frames")
+    where = "test" if frames is None else f"test, first {frames} frames"
     ep = [r["epoch"] + 1 for r in h]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     axes[0].plot(ep, [r["loss"] for r in h], "o-")
     axes[0].set_ylabel("training loss (Vi-ST loss)")
     axes[1].plot(ep, [r.get("cc", np.nan) for r in h], "o-", color="tab:green")
-    axes[1].set_ylabel("test CC (signed mean)")
+    axes[1].set_ylabel(f"CC ({where}; signed mean)")
     axes[2].plot(ep, [r.get("sd_kl", np.nan) for r in h], "o-", color="tab:red")
-    axes[2].set_ylabel("test SD-KL (lower is better)")
+    axes[2].set_ylabel(f"SD-KL ({where}; lower is better)")
     swa = run.record["settings"].get("swa_start")
     for ax in axes:
         ax.set_xlabel("epoch")

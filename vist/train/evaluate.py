@@ -12,20 +12,39 @@ from vist.metrics import cc, cc_ceiling, feve, oracle_correlation, sd_kl
 from vist.train.inputs import Prepared
 
 
+def head_segments(segments: tuple[tuple[int, int], ...], frames: int | None) -> tuple[tuple[int, int], ...]:
+    """The first ``frames`` frames of ``segments`` (frame ranges ``(start, stop)``), in order.
+
+    ``None`` returns ``segments`` unchanged.
+    """
+    if frames is None:
+        return segments
+    if frames <= 0:
+        raise ValueError(f"frames: expected a positive number of frames or None, found {frames}")
+    out, left = [], int(frames)
+    for a, b in segments:
+        if left <= 0:
+            break
+        out.append((a, min(b, a + left)))
+        left -= out[-1][1] - a
+    return tuple(out)
+
+
 @torch.no_grad()
 def predict(model: nn.Module, data: Prepared, device: torch.device, bf16: bool = True,
-            chunk: int | None = None) -> np.ndarray:
+            chunk: int | None = None, frames: int | None = None) -> np.ndarray:
     """Rates ``float32 [T_test, cells]`` predicted over the test segments (concatenated).
 
     Each segment is run as one sequence from its first frame (the causal models see zeros before
     it), as the authors evaluate; ``chunk`` splits long segments to bound memory (then the model
-    restarts at each chunk start).
+    restarts at each chunk start). ``frames`` keeps only the first that many test frames
+    (:func:`head_segments`; the per-epoch log of the small preset).
     """
     model.eval()
     rf = data.rf.to(device)
     out = []
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and bf16)
-    for a, b in data.test_segments:
+    for a, b in head_segments(data.test_segments, frames):
         step = (b - a) if chunk is None else chunk
         for s in range(a, b, step):
             x = data.test_x[s:min(s + step, b)][None].to(device)
@@ -36,9 +55,12 @@ def predict(model: nn.Module, data: Prepared, device: torch.device, bf16: bool =
     return np.concatenate(out, axis=0)
 
 
-def test_targets(data: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """Target rates ``[T_test, cells]`` and spike trials ``[trials, T_test, cells]`` of the test split."""
-    idx = np.concatenate([np.arange(a, b) for a, b in data.test_segments])
+def test_targets(data: Prepared, frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Target rates ``[T_test, cells]`` and spike trials ``[trials, T_test, cells]`` of the test split.
+
+    ``frames`` keeps only its first that many frames, as :func:`predict` does.
+    """
+    idx = np.concatenate([np.arange(a, b) for a, b in head_segments(data.test_segments, frames)])
     return data.test_y.cpu().numpy()[idx], data.test_spikes[:, idx]
 
 

@@ -154,9 +154,10 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
 
         model = convert(model)
     target, _ = test_targets(data)
+    log_target, _ = test_targets(data, settings.eval_frames)
 
     def per_epoch(m: torch.nn.Module) -> dict[str, float]:
-        return quick_scores(predict(m, data, dev, settings.bf16), target)
+        return quick_scores(predict(m, data, dev, settings.bf16, frames=settings.eval_frames), log_target)
 
     t0 = time.perf_counter()
     trained = fit(model, data, settings, spec.loss, seed=spec.seed, device=dev,

@@ -30,6 +30,9 @@ class TrainSettings:
         swa_start: first epoch (0-based) whose end-of-epoch weights enter the stochastic weight
             average; ``None`` switches SWA off.
         bf16: bf16 autocast on CUDA (ignored on CPU, where training runs in float32).
+        eval_frames: the per-epoch log scores the first this many frames of the test split
+            (``None``: all of it). Only the log: the run's final metrics always use the whole
+            test split.
         model: changes to the model's configuration for this preset (e.g. a narrower extractor).
     """
 
@@ -44,6 +47,7 @@ class TrainSettings:
     lr_end: float = 1e-4
     swa_start: int | None = 20
     bf16: bool = True
+    eval_frames: int | None = None
     model: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,7 +62,7 @@ class TrainSettings:
 TRAIN_PRESETS: dict[str, TrainSettings] = {
     "paper": TrainSettings(),
     "small": TrainSettings(batch=2, window=48, batches_per_epoch=10, epochs=6, warmup_epochs=1,
-                           swa_start=4,
+                           swa_start=4, eval_frames=400,
                            model={"vist": {"video_dim": 32},
                                   "crnn": {"img_size": 40, "conv1": 16, "conv2": 16, "history": 10}}),
 }
