@@ -18,8 +18,13 @@ and replaces only ``forward``:
 Dropout: on CPUs the masks are drawn exactly as PyTorch's ``F.dropout``/``F.dropout3d`` draw them
 for the reference (same shapes, same order, same generator), so with the same seed a fast model
 and a reference model see the same masks — training is the same computation, tested to 1e-5.
-On CUDA the fused dropout kernel is used (its masks differ from the reference's draws; the
-distribution is the same).
+On CUDA the fused dropout kernel is used on the contiguous channels-last tensor (its masks
+differ from the reference's draws; the distribution is the same).
+
+On CUDA the forward has no host synchronisation and allocates nothing outside PyTorch's caching
+allocator, so a whole training step (with a ``capturable`` optimiser) can be captured as one
+CUDA graph (``fast-graph`` in ``python -m vist.bench train-step``), and ``torch.compile`` traces
+it as one graph (the depthwise convs are opaque ``torch.library`` custom ops).
 """
 
 from __future__ import annotations
@@ -103,9 +108,9 @@ class FastViST(ViST):
         if p >= 1:
             return y * 0
         if y.device.type != "cpu":
-            v = y.permute(0, 4, 1, 2, 3)
-            v = F.dropout3d(v, p, True) if feature else F.dropout(v, p, True)
-            return v.permute(0, 2, 3, 4, 1)
+            if not feature:  # elementwise: on the contiguous channels-last tensor (vectorised kernel)
+                return F.dropout(y, p, True)
+            return F.dropout3d(y.permute(0, 4, 1, 2, 3), p, True).permute(0, 2, 3, 4, 1)
         # the reference's draw: bernoulli_(1 − p) in memory order into a noise tensor shaped like
         # its input — channels-last for the extractor (the reference's extractor input is a
         # channels-last view of the features, and oneDNN keeps that layout), [B, C, 1, 1, 1] for
