@@ -8,7 +8,8 @@
   parameter gradient and the BatchNorm buffers within 1e-5 (relative to the largest entry);
 * checkpoints interchangeable, conversion draws no random numbers, clear errors;
 * the Triton kernels and a Triton-backed FastViST under ``TRITON_INTERPRET=1`` in a subprocess;
-* the ``train-step`` benchmark runs and names its device.
+* ``torch.compile(fullgraph=True)`` traces the fast model without a graph break;
+* the ``train-step`` benchmark runs and names its device; graph variants refuse CPUs clearly.
 """
 
 import json
@@ -232,5 +233,22 @@ def test_train_step_benchmark_runs():
         assert row["error"] == "" and row["ms_per_step"] > 0, row
     assert table.rows[1]["speedup"] > 0
     bad = run(device="cpu", batch=1, frames=40, feat_dim=16, video_dim=8, cells=4, grid=12, steps=1, warmup=0,
-              variants="fast,nonsense")
+              variants="fast,nonsense,fast-graph")
     assert bad.rows[1]["error"].startswith("ValueError")
+    assert bad.rows[2]["error"].startswith("ValueError") and "CUDA" in bad.rows[2]["error"]  # graphs need CUDA
+
+
+def test_fast_model_traces_as_one_graph():
+    """``torch.compile(fullgraph=True)`` traces forward and backward without a graph break (the op is opaque)."""
+    cfg = ViSTConfig(feat_dim=16, cells=4, grid=12, video_dim=8, video_layers=2, cmst_kernels=((1, 5), (1, 3), (1, 2), (1,)))
+    ref = _reference(cfg).train()
+    fast = FastViST.from_reference(ref)
+    compiled = torch.compile(FastViST.from_reference(ref), backend="aot_eager", fullgraph=True)
+    x = torch.randn(2, 10, cfg.grid ** 2, cfg.feat_dim)
+    rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
+    fast.eval()
+    compiled.eval()
+    y, yc = fast(x, rf), compiled(x, rf)
+    yc.square().sum().backward()
+    assert rel(yc.detach(), y.detach()) <= 1e-5
+    assert all(p.grad is not None for p in compiled.parameters())
