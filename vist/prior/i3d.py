@@ -80,4 +80,4 @@ class I3DPrior:
 
         from vist.prior.store import cached
 
-        return cached(self.kind, self.cache_key(frames), shape, compute, self.label, self.cache)
+        return cached(self.kind, lambda: self.cache_key(frames), shape, compute, self.label, self.cache)

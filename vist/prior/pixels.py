@@ -63,4 +63,4 @@ class PixelPrior:
                     x = rearrange(x, "t (p a) (q b) -> t (p q) (a b)", a=self.patch, b=self.patch)
                 yield sl, x.numpy()
 
-        return cached(self.kind, self.cache_key(frames), shape, compute, self.label, self.cache)
+        return cached(self.kind, lambda: self.cache_key(frames), shape, compute, self.label, self.cache)

@@ -86,13 +86,14 @@ def write_entry(kind: str, key: Mapping[str, Any], shape: tuple[int, ...],
     return np.load(arr_path, mmap_mode="r", allow_pickle=False)
 
 
-def cached(kind: str, key: Mapping[str, Any], shape: tuple[int, ...],
+def cached(kind: str, key: Callable[[], Mapping[str, Any]], shape: tuple[int, ...],
            compute: Callable[[], Iterator[tuple[slice, np.ndarray]]], label: str,
            use_cache: bool = True) -> np.ndarray:
-    """Features for ``key`` from the cache, or computed by ``compute()`` and stored.
+    """Features for ``key()`` from the cache, or computed by ``compute()`` and stored.
 
     A corrupted or stale entry is reported with a :class:`UserWarning` and recomputed. With
-    ``use_cache=False`` the features are computed into memory and nothing is read or written.
+    ``use_cache=False`` the features are computed into memory and nothing is read or written —
+    nor is ``key()`` called (it hashes the whole movie: about 0.5 s for 2,000 frames).
 
     Returns:
         ``float16`` array of ``shape`` (a read-only memory map when cached).
@@ -102,13 +103,14 @@ def cached(kind: str, key: Mapping[str, Any], shape: tuple[int, ...],
         for where, block in compute():
             out[where] = block
         return out
+    entry = key()
     try:
-        return load_entry(kind, key)
+        return load_entry(kind, entry)
     except FileNotFoundError:
         pass
     except CacheError as err:
         warnings.warn(f"cached features unusable, recomputing: {err}", stacklevel=3)
-    return write_entry(kind, key, shape, compute(), label)
+    return write_entry(kind, entry, shape, compute(), label)
 
 
 def has_entry(kind: str, key: Mapping[str, Any]) -> bool:

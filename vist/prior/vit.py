@@ -286,7 +286,7 @@ class ViTPrior:
             for sl, out in self._batches(frames, [self.block]):
                 yield sl, out[self.block].numpy()
 
-        return cached(self.kind, self.cache_key(frames), shape, compute, self.label, self.cache)
+        return cached(self.kind, lambda: self.cache_key(frames), shape, compute, self.label, self.cache)
 
     def layer_features(self, frames: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
         """Features of several blocks at once, uncached (for analyses over a few frames).
