@@ -34,6 +34,7 @@ gradient that reduces over positions once per tap and position block.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
@@ -41,8 +42,12 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-__all__ = ["dw_backward", "dw_forward", "dw_forward_v1", "dw_weight_grad", "dw_weight_grad_v1",
+__all__ = ["KERNELS", "dw_backward", "dw_forward", "dw_forward_v1", "dw_weight_grad", "dw_weight_grad_v1",
            "fwd_config", "wgrad_config"]
+
+KERNELS = os.environ.get("VIST_DWCONV_KERNELS", "v2")
+"""Kernels behind the operator: ``"v2"`` (default) or ``"v1"`` (set ``VIST_DWCONV_KERNELS=v1``: a
+fallback should v2 ever fail on some GPU or Triton version)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,6 +430,8 @@ def dw_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
 
     ``config``: ``(R, BLOCK_P, BLOCK_C, num_warps)``, default :func:`fwd_config`.
     """
+    if KERNELS == "v1":
+        return dw_forward_v1(x.contiguous(), weight, bias, dilation, before, after, spatial_pad)
     return _forward_padded(_pad_channels(x), x.shape[-1], weight, bias, dilation, before, after, spatial_pad,
                            config)
 
@@ -437,7 +444,7 @@ def dw_weight_grad(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], dila
     3×3 spatial kernels use the v2 kernel (``config``: ``(BLOCK_P, BLOCK_C, num_warps)``, default
     :func:`wgrad_config`, optionally followed by the number of frame chunks); other sizes the v1 kernel.
     """
-    if tuple(kernel[1:]) != (3, 3):
+    if tuple(kernel[1:]) != (3, 3) or KERNELS == "v1":
         return dw_weight_grad_v1(g, x, kernel, dilation, before, after, spatial_pad)
     c = g.shape[-1]
     gw = _wgrad_padded(_pad_channels(g), _pad_channels(x), c, kernel, dilation, before, spatial_pad, config)
@@ -456,6 +463,13 @@ def dw_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, dilat
     kt, kh, kw = weight.shape[2:]
     c = x.shape[-1]
     span = dilation * (kt - 1)
+    if KERNELS == "v1":
+        grad = grad.contiguous()
+        gi = (dw_forward_v1(grad, weight.flip(2, 3, 4), None, dilation, span - before, span - after,
+                            kh - 1 - spatial_pad) if need_input else None)
+        gw, gb = (dw_weight_grad_v1(grad, x, (kt, kh, kw), dilation, before, after, spatial_pad) if need_weight
+                  else (None, None))
+        return gi, gw, gb
     gp = _pad_channels(grad)
     gi = gw = gb = None
     if need_input:
