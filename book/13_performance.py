@@ -69,7 +69,6 @@ weights = None
 # weights parameters are kept for the book's uniform interface and do not change its numbers.
 
 # %%
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -77,9 +76,10 @@ import torch
 from IPython.display import display
 
 import vist
-from vist.bench.common import BenchTable
+from vist.bench.common import stored_sections
 from vist.bench.train_step import SMALL_SHAPE, run
 from vist.model import ViST, ViSTConfig
+from vist.model.equivalence import differences, forward_backward, vanishing_gradients
 from vist.model.fast import FastViST
 from vist.prior.frames import resolve_device
 
@@ -103,28 +103,13 @@ reference = ViST(cfg).train()
 fast = FastViST.from_reference(reference, backend="torch")
 x = torch.randn(2, 48, cfg.grid ** 2, cfg.feat_dim)
 rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
-
-
-def forward_backward(model, dtype=torch.float32):
-    torch.manual_seed(seed + 1)
-    y = model(x.to(dtype), rf.to(dtype))
-    (y * torch.rand(y.shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)).sum().backward()
-    return y.detach(), {n: p.grad for n, p in model.named_parameters()}
-
-
-def rel(a, b):
-    return float((a.double() - b.double()).abs().max() / b.double().abs().max())
-
-
-results = {"fast": forward_backward(fast), "reference": forward_backward(reference)}
-kept = [n for n in results["reference"][1] if not (n.startswith("video.layers") and n.endswith("conv.bias"))]
-rows = []
-for label, a, b in (("fast fp32 vs reference fp32", "fast", "reference"),):
-    errs = {n: rel(results[a][1][n], results[b][1][n]) for n in kept}
-    worst = max(errs, key=errs.get)
-    rows.append({"compared": label, "output": rel(results[a][0], results[b][0]),
-                 f"worst of {len(kept)} gradients": errs[worst], "worst parameter": worst})
-display(pd.DataFrame(rows))
+probe = torch.rand(2, 48, cfg.cells)
+passes = {name: forward_backward(model, x, rf, probe, seed=seed + 1)  # same seed: same dropout masks
+          for name, model in (("fast", fast), ("reference", reference))}
+errs = differences(passes["fast"], passes["reference"], norm="max", skip=vanishing_gradients(reference))
+worst = max((n for n in errs if n != "output"), key=errs.get)
+display(pd.DataFrame([{"compared": "fast fp32 vs reference fp32", "output": errs["output"],
+                       f"worst of {len(errs) - 1} gradients": errs[worst], "worst parameter": worst}]))
 
 
 # %% [markdown]
@@ -156,26 +141,10 @@ if not on_gpu:
 
 # %%
 def show_stored(path: Path) -> None:
-    data = json.loads(path.read_text())
-    if "rows" in data:  # a vist.bench table
-        t = BenchTable.load(path)
-        print(f"{path.name}: {t.device} — {t.date} — commit {t.commit}")
-        display(t.to_frame())
-        for note in t.notes:
-            print(note)
-        return
-    # a tools/gpu_*.py result: header, then each section
-    print(f"{path.name}: {data.get('device', 'device not recorded')} — torch {data.get('torch', '?')}")
-    for key, value in data.items():
-        if isinstance(value, dict) and "rows" in value:
-            print(f"[{key}]")
-            display(pd.DataFrame(value["rows"]))
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            print(f"[{key}]")
-            display(pd.DataFrame(value))
-        elif isinstance(value, dict):
-            print(f"[{key}]")
-            display(pd.json_normalize(value))
+    for heading, table in stored_sections(path):
+        print(heading)
+        if table is not None:
+            display(table)
 
 
 show_stored(BENCH_DIR / "kernels_cpu.json")

@@ -57,6 +57,7 @@ from vist.bench.train_step import StepInputs, run
 from vist.kernels import conv_triton as ct
 from vist.kernels.time_conv import depthwise_conv3d
 from vist.model import ViST, ViSTConfig
+from vist.model.equivalence import forward_backward, rel_error, vanishing_gradients
 from vist.model.fast import FastViST
 
 T0 = time.perf_counter()
@@ -73,11 +74,6 @@ def say(*args) -> None:
     print(*args, flush=True)
 
 
-def rel_norm(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.double(), b.double()
-    return float((a - b).norm() / b.norm().clamp_min(1e-30))
-
-
 @contextlib.contextmanager
 def no_tf32():
     old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
@@ -91,16 +87,6 @@ def no_tf32():
 # ---------------------------------------------------------------------------------------------
 # 1. same function
 # ---------------------------------------------------------------------------------------------
-
-def _forward_backward(model: torch.nn.Module, inputs: StepInputs, mode: str, bf16: bool):
-    model.train(mode == "train")
-    model.zero_grad(set_to_none=True)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
-        y = model(inputs.x, inputs.rf)
-    (y.float() * inputs.y).sum().backward()
-    grads = {n: p.grad.float().clone() for n, p in model.named_parameters()}
-    return y.detach().float(), grads
-
 
 def check_same_function() -> dict:
     """fp32 fast vs reference (TF32 off); bf16 fast and reference vs the fp32 reference."""
@@ -119,17 +105,17 @@ def check_same_function() -> dict:
             for impl in ("reference", "fast"):
                 for prec in ("fp32", "bf16"):
                     model = copy.deepcopy(base) if impl == "reference" else FastViST.from_reference(base)
-                    res[impl, prec] = _forward_backward(model, inputs, mode, prec == "bf16")
-            names = ["output"] + list(res["reference", "fp32"][1])
-            vanishing = [n for n in names if mode == "train" and n.startswith("video.layers")
-                         and n.endswith("conv.conv.bias")]
+                    res[impl, prec] = forward_backward(model, inputs.x, inputs.rf, inputs.y,
+                                                       train=mode == "train", bf16=prec == "bf16")
+            names = ["output", *res["reference", "fp32"].grads]
+            vanishing = vanishing_gradients(base) if mode == "train" else []
 
             def tensor(key, name, res=res):
-                return res[key][0] if name == "output" else res[key][1][name]
+                return res[key].tensor(name)
 
             truth = {n: tensor(("reference", "fp32"), n) for n in names}
-            fp32 = {n: rel_norm(tensor(("fast", "fp32"), n), truth[n]) for n in names if n not in vanishing}
-            bf16 = {n: (rel_norm(tensor(("fast", "bf16"), n), truth[n]), rel_norm(tensor(("reference", "bf16"), n), truth[n]))
+            fp32 = {n: rel_error(tensor(("fast", "fp32"), n), truth[n]) for n in names if n not in vanishing}
+            bf16 = {n: (rel_error(tensor(("fast", "bf16"), n), truth[n]), rel_error(tensor(("reference", "bf16"), n), truth[n]))
                     for n in names if n not in vanishing}
             bad = [n for n, (f, r) in bf16.items() if not (f <= 1e-2 or f <= 1.1 * r)]
             worst32 = max(fp32, key=fp32.get)
@@ -211,7 +197,7 @@ def _kernel_case(what, b, t, h, c, kt, d, tp, sp, repeat) -> list[dict]:
                 row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
             rows.append(row)
         try:
-            diff = rel_norm(parts["v2", part]().float(), parts["v1", part]().float())
+            diff = rel_error(parts["v2", part]().float(), parts["v1", part]().float())
         except Exception as err:
             diff = f"{type(err).__name__}: {str(err)[:200]}"
         rows[-1]["v2_vs_v1"] = diff

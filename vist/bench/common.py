@@ -120,3 +120,30 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def stored_sections(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
+    """A saved result file as ``(heading, table or text)`` sections, for display in a chapter.
+
+    Reads both :class:`BenchTable` files (``python -m vist.bench … --save``) and the JSON of the
+    ``tools/gpu_*.py`` scripts (a header with the device, then one section per key). Tables are
+    pandas DataFrames; notes are strings.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    data = json.loads(path.read_text())
+    if "rows" in data:
+        t = BenchTable.load(path)
+        return [(f"{path.name}: {t.device} — {t.date} — commit {t.commit}", t.to_frame()),
+                *((f"note: {n}", None) for n in t.notes)]
+    out: list[tuple[str, Any]] = [
+        (f"{path.name}: {data.get('device', 'device not recorded')} — torch {data.get('torch', '?')}", None)]
+    for key, value in data.items():
+        if isinstance(value, dict) and "rows" in value:
+            out.append((f"[{key}]", pd.DataFrame(value["rows"])))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            out.append((f"[{key}]", pd.DataFrame(value)))
+        elif isinstance(value, dict):
+            out.append((f"[{key}]", pd.json_normalize(value)))
+    return out
