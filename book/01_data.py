@@ -40,7 +40,7 @@ preset = "auto"
 seed = 0                # the virtual retina (cell layout, filters, spike noise)
 device = "auto"
 backbone = None
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 movie = "mov1"          # "mov1" (1800 frames) or "mov2" (1600 frames)
 trials = 20             # repeated trials (virtual retina only)

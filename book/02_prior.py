@@ -39,9 +39,9 @@ test_movie = "mov2"
 preset = "auto"         # "auto": paper on CUDA, small otherwise
 seed = 0                # virtual retina and the prior random initialisation
 device = "auto"
-backbone = None         # None = the preset backbone
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
-weights = None          # local DINOv2 checkpoint; None = untrained (random init)
+backbone = None         # None: the preset backbone
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
+weights = None          # local DINOv2 checkpoint; None: untrained (random init)
 
 # %%
 import tempfile

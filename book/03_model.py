@@ -41,8 +41,8 @@ test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None         # None = the preset backbone
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+backbone = None         # None: the preset backbone
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 
 # %%

@@ -39,7 +39,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = "vit_large_patch14_dinov2"
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 clip_start = 300   # first frame of the example clip
 example_cell = None  # None: the most active cell
@@ -181,7 +181,9 @@ plt.show()
 # %% [markdown]
 # `windowed_divergence` computes both terms. On the CPU it copies the windows and runs the
 # vectorised anti-diagonal recursion; on a GPU one Triton launch reads all windows of both
-# sizes in place from the `[B, T, cells]` tensors, and one launch computes the backward.
+# sizes in place from the `[B, T, cells]` tensors and computes, per window, the three soft-DTW
+# values of the divergence and their gradients (one small program per window); the backward
+# is one more launch that adds up the overlapping windows' gradients.
 # Both are tested against a float64 brute-force recursion differentiated by autograd
 # (`tests/test_soft_dtw.py`, `tests/test_soft_dtw_triton.py`). A check here, on the clip above:
 

@@ -31,7 +31,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = "vit_large_patch14_dinov2"
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 example_cell = None  # None: the most active cell
 

@@ -40,8 +40,8 @@ test_movie = "mov1"      # equal to train_movie: first half trains, second half 
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None          # None = the preset ViT
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+backbone = None          # None: the preset ViT
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 rerun = False
 

@@ -41,7 +41,7 @@ preset = "auto"
 seed = 0
 device = "auto"
 backbone = None
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 rerun = False
 

@@ -50,8 +50,8 @@ test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None          # None = the preset ViT
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+backbone = None          # None: the preset ViT
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 rows = None              # None: all ten rows on the paper preset, four on the small one
 seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one

@@ -35,10 +35,10 @@ test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None          # None = the preset ViT
+backbone = None          # None: the preset ViT
 layer = None             # one more block to include (L−n written −n); None: only `layers`
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
-layers = None            # None = the preset list (small: −4, −12; paper: −1 … −4, −6, −8, −12)
+layers = None            # None: the preset list (small: −4, −12; paper: −1 … −4, −6, −8, −12)
 seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one
 epochs = None            # None: the preset
 rerun = False

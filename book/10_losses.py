@@ -43,8 +43,8 @@ test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None          # None = the preset ViT
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+backbone = None          # None: the preset ViT
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 arms = None              # None: all five on the paper preset, three on the small one (keys of vist.losses.ABLATIONS)
 seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one

@@ -43,8 +43,8 @@ test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None          # None = the preset ViT
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+backbone = None          # None: the preset ViT
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 sizes = None             # None: the preset (small: 90, 8, 1; paper: 90, 64, 32, 16, 8, 1)
 draws = None             # random populations per size; None: 1 (small), 3 (paper)

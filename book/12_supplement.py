@@ -30,8 +30,8 @@ test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None          # None = the preset ViT
-layer = None            # None = the preset block; else L−n written −n (−1 = last)
+backbone = None          # None: the preset ViT
+layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 both_directions = True   # also show test_movie → train_movie
 rf_lags = 10             # the probe history (frames)

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from vist.model import ViST, ViSTConfig
-from vist.model.equivalence import Pass, differences, forward_backward, rel_error, vanishing_gradients
+from vist.model.equivalence import (
+    Pass,
+    differences,
+    forward_backward,
+    rel_error,
+    vanishing_gradients,
+)
 from vist.model.fast import FastViST
 
 

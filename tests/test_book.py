@@ -1,0 +1,34 @@
+"""The chapters' papermill interface: one ``parameters`` cell per chapter, with the shared names,
+every one of which papermill can read (a line it cannot parse is silently left out of
+``papermill --help-notebook`` and of its type inference)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+jupytext = pytest.importorskip("jupytext")
+translators = pytest.importorskip("papermill.translators")
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.py"))
+SHARED = ("data", "train_movie", "test_movie", "preset", "seed", "device", "backbone", "layer", "weights")
+
+
+def test_the_book_has_chapters():
+    assert len(CHAPTERS) >= 13, [c.name for c in CHAPTERS]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_one_parameters_cell_with_the_shared_names_papermill_can_read(chapter):
+    nb = jupytext.read(chapter)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{chapter.name}: expected one parameters cell, found {len(cells)}"
+    source = cells[0].source
+    assigned = [line.split("=", 1)[0].strip() for line in source.splitlines()
+                if "=" in line and not line.lstrip().startswith("#")]
+    parsed = [p.name for p in translators.PythonTranslator.inspect(cells[0])]
+    assert parsed == assigned, f"{chapter.name}: papermill reads {parsed}, the cell assigns {assigned}"
+    missing = [n for n in SHARED if n not in parsed]
+    assert not missing, f"{chapter.name}: the parameters cell lacks {missing}"
