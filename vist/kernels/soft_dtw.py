@@ -297,9 +297,9 @@ def soft_dtw(x: torch.Tensor, y: torch.Tensor, gamma: float = 0.1, normalize: bo
         normalize: return the soft-DTW divergence ``D(x,y) - ½(D(x,x) + D(y,y))`` (0 for
             identical inputs, ≥ 0) instead of the raw value.
         backend: ``"torch"`` (vectorised anti-diagonal wavefront, hand-written backward; any
-            device), ``"triton"`` (one kernel launch forward and one backward for the whole batch;
-            CUDA, or CPU tensors under ``TRITON_INTERPRET=1``) or ``"auto"`` (Triton on CUDA when
-            installed, else torch).
+            device), ``"triton"`` (one kernel launch computes values and gradients for the whole
+            batch; CUDA, or CPU tensors under ``TRITON_INTERPRET=1``) or ``"auto"`` (Triton on
+            CUDA when installed, else torch).
 
     Returns:
         ``[B]`` soft-DTW values (unnormalised sum of costs along the soft path), in the dtype of
@@ -359,8 +359,9 @@ def windowed_divergence(pred: torch.Tensor, target: torch.Tensor, divisors: Sequ
         target: ``[B, T, cells]`` recorded rates.
         divisors: window sizes are ``⌊T/k⌋`` for each ``k`` (the paper: 20 and 10).
         gamma: softmin temperature.
-        backend: as in :func:`soft_dtw`. The Triton path reads the windows in place (no copies)
-            and runs one launch forward and one backward for all windows of all sizes.
+        backend: as in :func:`soft_dtw`. The Triton path reads windows of up to 32 frames in
+            place (no copies) and runs one launch forward (values and per-window gradients) and
+            one backward (overlap-add) for all windows of all sizes; longer windows are copied.
 
     Returns:
         ``[len(divisors)]`` tensor ``(S_{⌊T/k⌋} for k in divisors)``.
