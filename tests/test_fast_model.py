@@ -1,8 +1,9 @@
 """FastViST and its depthwise conv op against the reference ``nn.Conv3d`` Vi-ST.
 
-* the op (CPU path: oneDNN forward, flipped-kernel input gradient, per-tap and FFT weight
-  gradients) against ``F.pad`` + ``F.conv3d`` in float64, for causal, centred, dilated, padded
-  and long kernels;
+* the op (CPU path: oneDNN 3D or per-tap 2D forward, flipped-kernel input gradient, per-tap 2D
+  weight gradient) against ``F.pad`` + ``F.conv3d`` in float64, run in float64 and in float32
+  (oneDNN's kernels), for causal, centred, dilated, padded and long kernels and for taps that
+  read only padding;
 * the whole model, float32 on the CPU, in training mode with dropout (the masks are drawn as the
   reference draws them) and in eval mode, for every ablation configuration: outputs, every
   parameter gradient and the BatchNorm buffers within 1e-5 (relative to the largest entry);
@@ -21,7 +22,7 @@ import textwrap
 import pytest
 import torch
 
-from vist.kernels.time_conv import FFT_MIN_TAPS, depthwise_conv3d, depthwise_conv3d_reference
+from vist.kernels.time_conv import depthwise_conv3d, depthwise_conv3d_reference
 from vist.model import ABLATIONS, CRNN, CRNNConfig, ViST, ViSTConfig, ablation_config
 from vist.model.fast import FastViST, convert
 
@@ -38,30 +39,36 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
 # ---------------------------------------------------------------------------------------------
 
 OP_CASES = [  # (B, T, H, C, kt, dilation, time_pad, spatial_pad)
-    (2, 10, 6, 5, 3, 2, (4, 0), 1),   # extractor layer: causal, dilated, padded
+    (2, 10, 6, 5, 3, 2, (4, 0), 1),   # extractor layer: causal, dilated (per-tap 2D convs), padded
     (2, 9, 6, 4, 3, 4, (4, 4), 1),    # non-causal dilated
-    (2, 12, 6, 3, 5, 1, (4, 0), 0),   # short CMST kernel: per-tap weight gradient
-    (2, 14, 6, 3, FFT_MIN_TAPS + 2, 1, (FFT_MIN_TAPS + 1, 0), 0),  # long kernel: FFT weight gradient
-    (1, 11, 7, 2, FFT_MIN_TAPS, 2, (6, 6), 1),  # FFT with padding on every side and dilation
+    (2, 12, 6, 3, 5, 1, (4, 0), 0),   # short CMST kernel: one 3D conv forward
+    (2, 14, 6, 3, 9, 1, (8, 0), 0),   # long kernel
+    (1, 11, 7, 2, 7, 2, (6, 6), 1),   # padding on every side and dilation
+    (2, 5, 5, 3, 3, 4, (8, 0), 1),    # dilation beyond the window: a tap that reads only padding
+    (2, 8, 5, 3, 3, 2, (3, 1), 1),    # no tap lines input and output frames up: bias-filled output
+    (2, 7, 5, 3, 3, 2, (4, 2), 1),    # a centred tap, but more output frames than input frames
+    (1, 6, 5, 3, 1, 3, (0, 0), 1),    # a single tap
 ]
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("case", OP_CASES)
-def test_depthwise_conv_matches_conv3d(case):
+def test_depthwise_conv_matches_conv3d(case, dtype):
+    """float64 (PyTorch's generic convolutions) and float32 (oneDNN's kernels) against float64 conv3d."""
     b, t, h, c, kt, d, tp, sp = case
     g = torch.Generator().manual_seed(0)
     x = torch.randn(b, t, h, h, c, generator=g, dtype=torch.float64)
     w = torch.randn(c, 1, kt, 3, 3, generator=g, dtype=torch.float64)
     bias = torch.randn(c, generator=g, dtype=torch.float64)
     results = []
-    for fn in (lambda *a: depthwise_conv3d(*a, backend="torch"), depthwise_conv3d_reference):
-        xr, wr, br = (v.clone().requires_grad_() for v in (x, w, bias))
+    for fn, dt in ((lambda *a: depthwise_conv3d(*a, backend="torch"), dtype), (depthwise_conv3d_reference, torch.float64)):
+        xr, wr, br = (v.to(dt).requires_grad_() for v in (x, w, bias))
         y = fn(xr, wr, br, d, tp, sp)
-        y.backward(torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=y.dtype))
+        y.backward(torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dt))
         results.append((y.detach(), xr.grad, wr.grad, br.grad))
     for name, a, r in zip(("y", "dx", "dw", "db"), *results, strict=True):
-        assert a.shape == r.shape, name
-        assert rel(a, r) < 1e-10, (name, rel(a, r))
+        assert a.shape == r.shape and a.dtype == dtype, name
+        assert rel(a, r) < (1e-10 if dtype == torch.float64 else 1e-5), (name, rel(a, r))
 
 
 def test_depthwise_conv_errors():

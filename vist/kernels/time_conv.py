@@ -8,11 +8,13 @@ cuDNN spends most of the authors' GPU step in layout transforms. Here they are o
 ``torch.ops.vist.dwconv3d``, on **channels-last** tensors ``[B, T, H, W, C]`` (the layout in
 which a 1×1×1 conv is a plain matrix product):
 
-* CPU (pure PyTorch): forward with oneDNN's channels-last depthwise conv (a dilated kernel is
-  split into its time taps — oneDNN is 10× slower on dilated ones); input gradient as the same
-  forward conv of the gradient with the flipped kernel; weight gradient per tap as a
-  multiply-and-sum for short kernels, and as a correlation by FFT over (time, rows, columns) for
-  long ones (≥ 7 taps: one FFT of each operand instead of w·9 passes).
+* CPU (pure PyTorch): oneDNN's channels-last depthwise convs throughout. Forward: one 3D conv of
+  the padded input for undilated kernels; a dilated kernel is split into its time taps, each a 2D
+  (kh, kw) conv of the input frames it reads added into the output frames it writes (oneDNN is
+  10× slower on dilated 3D kernels). Input gradient: the same forward conv of the gradient with
+  the flipped kernel. Weight gradient: per time tap (and batch item) oneDNN's 2D depthwise
+  backward-weights kernel on the frames the tap pairs — no padded copy, no temporary per spatial
+  tap; frames and taps that would meet only the zero padding are skipped.
 * CUDA: the Triton kernels of :mod:`vist.kernels.conv_triton` (forward — a program owns a run of
   output frames and loads each input frame once for all of them —, input gradient as that
   forward with the flipped kernel, weight gradient with one register accumulator per spatial
@@ -35,11 +37,7 @@ import torch.nn.functional as F
 
 from vist.kernels.soft_dtw import _resolve_backend
 
-__all__ = ["FFT_MIN_TAPS", "depthwise_conv3d", "depthwise_conv3d_reference"]
-
-FFT_MIN_TAPS = 7
-"""CPU weight gradient: kernels with at least this many time taps use the FFT correlation
-(measured on one core: w = 5 → multiply-sum 7 ms vs FFT 12 ms; w = 13 → 45 ms vs 25 ms)."""
+__all__ = ["depthwise_conv3d", "depthwise_conv3d_reference"]
 
 
 def _check(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int,
@@ -107,21 +105,22 @@ def depthwise_conv3d_reference(x: torch.Tensor, weight: torch.Tensor, bias: torc
 # the CPU path (pure PyTorch)
 # ---------------------------------------------------------------------------------------------
 
-def _conv_cl(xp: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, d: int) -> torch.Tensor:
-    """Depthwise conv of padded ``xp`` (logical ``[B, C, T, H, W]``, channels-last memory) → same layout.
+def _taps(t_in: int, t_out: int, kt: int, d: int, before: int) -> list[tuple[int, int, int, int]]:
+    """The time taps that read input: ``(a, off, t0, t1)`` — output frames ``t0 ≤ t < t1`` read input
+    frame ``t + off`` (``off = a·d − before``); the frames outside, and taps outside entirely, read
+    only the zero padding and are left out."""
+    taps = []
+    for a in range(kt):
+        off = a * d - before
+        t0, t1 = max(0, -off), min(t_out, t_in - off)
+        if t1 > t0:
+            taps.append((a, off, t0, t1))
+    return taps
 
-    oneDNN handles undilated depthwise kernels in channels-last well and dilated ones poorly, so a
-    dilated kernel is split into its ``kt`` time taps, each a (1, kh, kw) conv of a time slice.
-    """
-    c, kt = w.shape[0], w.shape[2]
-    if d == 1 or kt == 1:
-        return F.conv3d(xp, w, b, groups=c)
-    t_out = xp.shape[2] - d * (kt - 1)
-    y = None
-    for k in range(kt):
-        yk = F.conv3d(xp[:, :, k * d: k * d + t_out], w[:, :, k:k + 1], b if k == 0 else None, groups=c)
-        y = yk if y is None else y.add_(yk)
-    return y
+
+def _nchw(frames: torch.Tensor) -> torch.Tensor:
+    """Channels-last frames ``[N, H, W, C]`` → the logical ``[N, C, H, W]`` NHWC view (no copy)."""
+    return frames.permute(0, 3, 1, 2)
 
 
 def _pad_cl(x: torch.Tensor, before: int, after: int, p: int) -> torch.Tensor:
@@ -132,42 +131,78 @@ def _pad_cl(x: torch.Tensor, before: int, after: int, p: int) -> torch.Tensor:
     return xl
 
 
+def _forward_taps(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, d: int, before: int, after: int,
+                  p: int) -> torch.Tensor:
+    """A dilated kernel as its time taps: per tap one 2D depthwise conv (oneDNN, NHWC, spatial padding
+    as the conv's own) of the input frames it reads, added into the output frames it writes.
+
+    oneDNN is slow on dilated 3D kernels (and not fast on (1, kh, kw) 3D ones); no padded copy of
+    the input is made and frames that would read only padding are skipped.
+    """
+    bsz, t_in, h, wd, c = x.shape
+    kt, kh, kw = w.shape[2:]
+    t_out = t_in + before + after - d * (kt - 1)
+    h_out, w_out = h + 2 * p - kh + 1, wd + 2 * p - kw + 1
+    taps = _taps(t_in, t_out, kt, d, before)
+    # a tap that maps every input frame to the same output frame covers the whole output: it
+    # writes the output (with the bias), one conv over all B·T frames
+    full = next((tap for tap in taps if tap[1] == 0 and tap[3] - tap[2] == t_out == t_in), None)
+    if full is not None:
+        y = F.conv2d(_nchw(x.reshape(bsz * t_in, h, wd, c)), w[:, :, full[0]], b, padding=p, groups=c)
+        y = y.permute(0, 2, 3, 1).reshape(bsz, t_out, h_out, w_out, c)  # a view when oneDNN answered NHWC
+    elif b is None:
+        y = x.new_zeros(bsz, t_out, h_out, w_out, c)
+    else:
+        y = b.expand(bsz, t_out, h_out, w_out, c).clone(memory_format=torch.contiguous_format)
+    for tap in taps:
+        if tap is full:
+            continue
+        a, off, t0, t1 = tap
+        for i in range(bsz):
+            yk = F.conv2d(_nchw(x[i, t0 + off: t1 + off]), w[:, :, a], None, padding=p, groups=c)
+            y[i, t0:t1].add_(yk.permute(0, 2, 3, 1))
+    return y
+
+
 def _cpu_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, d: int, before: int,
                  after: int, p: int) -> torch.Tensor:
+    """Channels-last ``x [B, T, H, W, C]`` → ``[B, T', H', W', C]``: oneDNN's 3D depthwise conv of the
+    padded input for undilated kernels (fast there), per-tap 2D convs for dilated ones."""
     w = weight.to(x.dtype)
     b = bias.to(x.dtype) if bias is not None else None
-    y = _conv_cl(_pad_cl(x, before, after, p), w, b, d)
+    if d > 1 and w.shape[2] > 1:
+        return _forward_taps(x, w, b, d, before, after, p)
+    y = F.conv3d(_pad_cl(x, before, after, p), w, b, groups=w.shape[0])
     return y.permute(0, 2, 3, 4, 1).contiguous()  # a no-op when oneDNN answered channels-last
 
 
 def _cpu_weight_grad(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], d: int, before: int,
                      after: int, p: int) -> torch.Tensor:
-    """``∂L/∂weight [C, 1, kt, kh, kw]`` from ``g [B, T', H', W', C]`` and the input ``x``, both channels-last."""
+    """``∂L/∂weight [C, 1, kt, kh, kw]`` from ``g [B, T', H', W', C]`` and the input ``x``, both channels-last.
+
+    Per time tap (and batch item) one 2D depthwise weight gradient — oneDNN's jit depthwise
+    backward-weights kernel, NHWC, spatial padding as the conv's own — of the gradient frames and
+    the input frames the tap pairs them with: no padded copy, no temporary per spatial tap, and
+    frames that would meet only padding are skipped.
+    """
     kt, kh, kw = kernel
-    t_out, h_out, w_out = g.shape[1:4]
-    if kt >= FFT_MIN_TAPS:
-        # circular correlation of x with g over (time, rows, columns) by FFT, at the padded
-        # size: both are zero-filled at the end (no padded copy), so a lag l = k − pad < 0 reads
-        # index N + l, which lies in x's zero fill — the valid lags never see a wrapped value
-        size = (x.shape[1] + before + after, x.shape[2] + 2 * p, x.shape[3] + 2 * p)
-        xf = torch.fft.rfftn(x.permute(0, 4, 1, 2, 3).contiguous(), s=size, dim=(2, 3, 4))
-        gf = torch.fft.rfftn(g.permute(0, 4, 1, 2, 3).contiguous(), s=size, dim=(2, 3, 4))
-        corr = torch.fft.irfftn((xf * gf.conj()).sum(0), s=size, dim=(1, 2, 3))  # [C, Nt, Nh, Nw]
-        dev = corr.device
-        lt = (torch.arange(kt, device=dev) * d - before) % size[0]
-        lh = (torch.arange(kh, device=dev) - p) % size[1]
-        lw = (torch.arange(kw, device=dev) - p) % size[2]
-        gw = corr[:, lt[:, None, None], lh[None, :, None], lw[None, None, :]]
-    else:
-        xpl = _pad_cl(x, before, after, p).permute(0, 2, 3, 4, 1)  # [B, Tp, Hp, Wp, C]
-        gw = torch.empty(kt, kh, kw, g.shape[-1], dtype=g.dtype, device=g.device)
-        for a in range(kt):
-            for i in range(kh):
-                for j in range(kw):
-                    shifted = xpl[:, a * d: a * d + t_out, i: i + h_out, j: j + w_out]
-                    gw[a, i, j] = (g * shifted).sum((0, 1, 2, 3))
-        gw = gw.permute(3, 0, 1, 2)
-    return gw.unsqueeze(1)
+    bsz, t_in, h, wd, c = x.shape
+    t_out = g.shape[1]
+    shape = x.new_empty(c, 1, kh, kw)  # only its size is read
+    pad, one = [p, p], [1, 1]
+
+    def grad_w(gf: torch.Tensor, xf: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten.convolution_backward(_nchw(gf), _nchw(xf), shape, None, one, pad, one, False,
+                                                   [0, 0], c, [False, True, False])[1]
+
+    gw = x.new_zeros(kt, c, 1, kh, kw)
+    for a, off, t0, t1 in _taps(t_in, t_out, kt, d, before):
+        if off == 0 and t1 - t0 == t_out == t_in:  # all frames of all batch items: one call
+            gw[a] = grad_w(g.reshape(-1, *g.shape[2:]), x.reshape(-1, h, wd, c))
+            continue
+        for i in range(bsz):
+            gw[a].add_(grad_w(g[i, t0:t1], x[i, t0 + off: t1 + off]))
+    return gw.permute(1, 2, 0, 3, 4).contiguous()
 
 
 # ---------------------------------------------------------------------------------------------
