@@ -123,12 +123,10 @@ def _nchw(frames: torch.Tensor) -> torch.Tensor:
     return frames.permute(0, 3, 1, 2)
 
 
-def _pad_cl(x: torch.Tensor, before: int, after: int, p: int) -> torch.Tensor:
-    """Channels-last ``[B, T, H, W, C]`` → zero-padded logical ``[B, C, T', H', W']`` (channels-last memory)."""
+def _pad_time_cl(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """Channels-last ``[B, T, H, W, C]`` → logical ``[B, C, before + T + after, H, W]`` (channels-last memory)."""
     xl = x.permute(0, 4, 1, 2, 3)
-    if before or after or p:
-        xl = F.pad(xl, (p, p, p, p, before, after))
-    return xl
+    return F.pad(xl, (0, 0, 0, 0, before, after)) if before or after else xl
 
 
 def _forward_taps(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, d: int, before: int, after: int,
@@ -167,12 +165,14 @@ def _forward_taps(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, d: i
 def _cpu_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, d: int, before: int,
                  after: int, p: int) -> torch.Tensor:
     """Channels-last ``x [B, T, H, W, C]`` → ``[B, T', H', W', C]``: oneDNN's 3D depthwise conv of the
-    padded input for undilated kernels (fast there), per-tap 2D convs for dilated ones."""
+    time-padded input for undilated kernels (fast there), per-tap 2D convs for dilated ones."""
     w = weight.to(x.dtype)
     b = bias.to(x.dtype) if bias is not None else None
     if d > 1 and w.shape[2] > 1:
         return _forward_taps(x, w, b, d, before, after, p)
-    y = F.conv3d(_pad_cl(x, before, after, p), w, b, groups=w.shape[0])
+    # time padding as a copy (asymmetric), spatial padding as the conv's own (no copy; it saves a
+    # quarter of the input gradient's time on the CMST kernels, padded by 2 on each side there)
+    y = F.conv3d(_pad_time_cl(x, before, after), w, b, padding=(0, p, p), groups=w.shape[0])
     return y.permute(0, 2, 3, 4, 1).contiguous()  # a no-op when oneDNN answered channels-last
 
 
