@@ -9,8 +9,9 @@ and replaces only ``forward``:
   dimension), the input features ``[B, T, G·G, D]`` are used in place (no transpose of the
   largest tensor), and the readout permutes its (small) weight instead of the activations;
 * the **depthwise** (3, 3, 3) dilated extractor convs and the **per-cell** (w, 3, 3) CMST convs go
-  through :func:`vist.kernels.depthwise_conv3d` (Triton on CUDA; on CPUs oneDNN forward and an
-  FFT / per-tap backward — PyTorch's own CPU backward of these convs is 10–20× slower);
+  through :func:`vist.kernels.depthwise_conv3d` (Triton on CUDA; on CPUs oneDNN's depthwise
+  kernels, the weight gradient as per-time-tap 2D depthwise backward-weights — PyTorch's own CPU
+  backward of these 3D convs is 10–20× slower);
 * the full (1, 3, 3) CMST branch is a 2D conv over ``B·T`` frames in NHWC, the (1, 3, 3) average
   pool a 2D pool in NHWC;
 * BatchNorm, LeakyReLU, SiLU are the reference's modules/functions applied to channels-last views.
