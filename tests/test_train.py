@@ -127,3 +127,42 @@ def test_schedule_warms_up_then_decays():
     assert lrs[0] == pytest.approx(5e-5) and max(lrs) == pytest.approx(8e-4)
     assert lrs[-1] == pytest.approx(1e-4)
     assert np.all(np.diff(lrs[:10]) > 0) and np.all(np.diff(lrs[10:]) <= 0)
+
+
+def test_settings_for_applies_the_model_schedule_then_the_run_override():
+    from dataclasses import replace
+
+    from vist.train.settings import TRAIN_PRESETS, settings_for
+
+    assert settings_for("small", "vist") == replace(TRAIN_PRESETS["small"], schedule={})
+    crnn = settings_for("small", "crnn")
+    assert (crnn.epochs, crnn.warmup_epochs, crnn.swa_start, crnn.schedule) == (24, 4, 16, {})
+    assert settings_for("small", "crnn", epochs=3).swa_start == 2
+    assert settings_for("paper", "crnn") == TRAIN_PRESETS["paper"]
+
+
+def test_a_stored_run_is_reused_only_if_its_settings_are_todays(tmp_path, monkeypatch):
+    import json
+
+    import vist.train.loop as loop
+    from vist.train import train_run
+
+    path = tmp_path / "rec.npz"
+    simulate("mov1", seed=0, trials=4, n_frames=120).cells(range(6)).save(path)
+    spec = RunSpec(model="crnn", data=str(path), preset="small", epochs=1)
+    first = train_run(spec, device="cpu", progress=False, root=tmp_path / "runs")
+    assert first.record["settings"]["epochs"] == 1 and len(first.history) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored run with the same spec and settings was retrained")
+
+    with monkeypatch.context() as m:
+        m.setattr(loop, "fit", no_training)
+        again = train_run(spec, device="cpu", progress=False, root=tmp_path / "runs")
+    assert again.record["provenance"] == first.record["provenance"]
+    # the same spec stored by code whose preset trained differently is retrained
+    record = json.loads((first.path / "run.json").read_text())
+    record["settings"]["batches_per_epoch"] = 99
+    (first.path / "run.json").write_text(json.dumps(record))
+    retrained = train_run(spec, device="cpu", progress=False, root=tmp_path / "runs")
+    assert retrained.record["settings"]["batches_per_epoch"] == first.record["settings"]["batches_per_epoch"]

@@ -126,23 +126,21 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     from vist.train.inputs import prepare
     from vist.train.loop import fit
     from vist.train.models import build_model
-    from vist.train.settings import TRAIN_PRESETS
+    from vist.train.settings import settings_for
 
     dev = resolve_device(device)
     folder = (root or results_dir()) / spec.run_id()
+    settings = settings_for(spec.preset, spec.model, spec.epochs)
+    stale = False
     if (folder / "run.json").exists() and not rerun:
         run = Run.load(folder)
         if run.record["spec"] == spec.to_dict() and run.record.get("complete"):
-            return run
-    if rerun:
+            if run.record.get("settings") == settings.to_dict():
+                return run
+            stale = True  # stored by code whose preset trained differently: retrain from scratch
+    if rerun or stale:
         (folder / "checkpoint.pt").unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    settings = TRAIN_PRESETS[spec.preset]
-    if spec.epochs is not None:
-        from dataclasses import replace
-
-        settings = replace(settings, epochs=int(spec.epochs),
-                           swa_start=None if settings.swa_start is None else min(settings.swa_start, int(spec.epochs) - 1))
     from vist.train.loop import on_device
 
     data = on_device(prepare(spec, dev), dev, settings.bf16)
