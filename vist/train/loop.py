@@ -122,7 +122,7 @@ def fit(model: nn.Module, data: Prepared, settings: TrainSettings, loss_name: st
     Raises:
         TrainingDiverged: a non-finite loss; the checkpoint of the last good epoch stays on disk.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text bars: no ipywidgets needed in notebooks
 
     device = torch.device(device)
     model = model.to(device)
