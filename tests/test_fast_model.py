@@ -24,6 +24,7 @@ import torch
 
 from vist.kernels.time_conv import depthwise_conv3d, depthwise_conv3d_reference
 from vist.model import ABLATIONS, CRNN, CRNNConfig, ViST, ViSTConfig, ablation_config
+from vist.model.equivalence import rel_error
 from vist.model.fast import FastViST, convert
 
 SMALL = ViSTConfig(feat_dim=24, cells=6, grid=12, video_dim=8, video_layers=3,
@@ -31,7 +32,7 @@ SMALL = ViSTConfig(feat_dim=24, cells=6, grid=12, video_dim=8, video_layers=3,
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30))
+    return rel_error(a, b, norm="max")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,9 +181,10 @@ TRITON_SCRIPT = textwrap.dedent(r'''
     from vist.model import ViST, ViSTConfig
     from vist.model.fast import FastViST
 
+    from vist.model.equivalence import rel_error
+
     def rel(a, b):
-        a, b = a.double(), b.double()
-        return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
+        return rel_error(a, b, norm="max")
 
     out = {}
     g = torch.Generator().manual_seed(0)
