@@ -9,7 +9,8 @@ import platform
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,22 @@ def median_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1,
             sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables (e.g. ``VIST_CACHE_DIR`` to a temporary folder) for a block,
+    then restore them as they were (unset ones are unset again)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def git_commit() -> str:

@@ -8,11 +8,10 @@ measured on one H200 with timm and random weights, SPEC §7).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name
+from vist.bench.common import BenchTable, device_name, environment
 
 CPU_TARGET_S = 180.0
 GPU_TARGET_FPS = 2000.0
@@ -40,42 +39,34 @@ def run(preset: str = "auto", device: str = "auto", data: str = "synthetic", mov
     names = [m.strip() for m in movies.split(",") if m.strip()]
     recs = {m: load(data, m, seed=seed) for m in names}
     table = BenchTable("prior", "")
-    old = os.environ.get("VIST_CACHE_DIR")
     total_s, total_frames = 0.0, 0
-    with tempfile.TemporaryDirectory(prefix="vist-bench-prior-") as tmp:
-        os.environ["VIST_CACHE_DIR"] = tmp
-        try:
-            prior = make_prior("dinov2", preset=preset, device=device, backbone=backbone, layer=layer,
-                               batch_size=batch_size, progress=False)
-            table.device = device_name(str(prior.device))
-            for name, rec in recs.items():
-                movie = rec.frames if frames is None else rec.frames[:frames]
-                prior.features(movie[: prior.batch_size].copy())  # warm-up on a different movie
-                sync = prior.device.type == "cuda"
-                if sync:
-                    import torch
+    with tempfile.TemporaryDirectory(prefix="vist-bench-prior-") as tmp, environment(VIST_CACHE_DIR=tmp):
+        prior = make_prior("dinov2", preset=preset, device=device, backbone=backbone, layer=layer,
+                           batch_size=batch_size, progress=False)
+        table.device = device_name(str(prior.device))
+        for name, rec in recs.items():
+            movie = rec.frames if frames is None else rec.frames[:frames]
+            prior.features(movie[: prior.batch_size].copy())  # warm-up on a different movie
+            sync = prior.device.type == "cuda"
+            if sync:
+                import torch
 
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                feats = prior.features(movie)
-                compute = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                prior.features(movie)
-                reload = time.perf_counter() - t0
-                total_s += compute
-                total_frames += len(movie)
-                table.rows.append({"movie": name, "frames": len(movie), "prior": prior.label,
-                                   "layer": prior.layer_name, "grid": f"{prior.grid}x{prior.grid}",
-                                   "D": prior.feat_dim, "precision": prior.precision,
-                                   "batch": prior.batch_size, "compute (s)": round(compute, 2),
-                                   "frames/s": round(len(movie) / compute, 1),
-                                   "cached load (s)": round(reload, 3),
-                                   "size (MB)": round(feats.nbytes / 2 ** 20, 1)})
-        finally:
-            if old is None:
-                os.environ.pop("VIST_CACHE_DIR", None)
-            else:
-                os.environ["VIST_CACHE_DIR"] = old
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            feats = prior.features(movie)
+            compute = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            prior.features(movie)
+            reload = time.perf_counter() - t0
+            total_s += compute
+            total_frames += len(movie)
+            table.rows.append({"movie": name, "frames": len(movie), "prior": prior.label,
+                               "layer": prior.layer_name, "grid": f"{prior.grid}x{prior.grid}",
+                               "D": prior.feat_dim, "precision": prior.precision,
+                               "batch": prior.batch_size, "compute (s)": round(compute, 2),
+                               "frames/s": round(len(movie) / compute, 1),
+                               "cached load (s)": round(reload, 3),
+                               "size (MB)": round(feats.nbytes / 2 ** 20, 1)})
     if prior.device.type == "cuda":
         table.notes.append(f"all movies: {total_frames / total_s:.0f} frames/s (target ≥ {GPU_TARGET_FPS:.0f} "
                            "frames/s for ViT-L/14 bf16; 2,033 measured on one H200, SPEC §7)")

@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name
+from vist.bench.common import BenchTable, device_name, environment
 
 CPU_TARGET_S = 60.0
 GPU_TARGET_S = 180.0
@@ -49,40 +49,29 @@ def run(preset: str = "auto", device: str = "auto", models: str = "vist", train_
     dev = resolve_device(device)
     preset_name = get_preset(preset, str(dev)).name
     table = BenchTable("train-run", device_name(str(dev)))
-    saved = {k: os.environ.get(k) for k in ("VIST_RESULTS_DIR", "VIST_CACHE_DIR")}
-    try:
-        for model in [m.strip() for m in models.split(",") if m.strip()]:
-            spec = RunSpec(model=model, train_movie=train_movie, test_movie=test_movie,
-                           preset=preset_name, epochs=epochs)
-            wall, parts = [], []
-            for _ in range(repeats):
-                with tempfile.TemporaryDirectory(prefix="vist-bench-run-") as tmp:
-                    os.environ["VIST_RESULTS_DIR"] = os.path.join(tmp, "runs")
-                    if fresh_features:
-                        os.environ["VIST_CACHE_DIR"] = os.path.join(tmp, "cache")
+    for model in [m.strip() for m in models.split(",") if m.strip()]:
+        spec = RunSpec(model=model, train_movie=train_movie, test_movie=test_movie, preset=preset_name,
+                       epochs=epochs)
+        wall, parts = [], []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory(prefix="vist-bench-run-") as tmp:
+                env = {"VIST_RESULTS_DIR": os.path.join(tmp, "runs")}
+                if fresh_features:
+                    env["VIST_CACHE_DIR"] = os.path.join(tmp, "cache")
+                with environment(**env):
                     t0 = time.perf_counter()
                     done = train_run(spec, device=dev, rerun=True, progress=False)
                     wall.append(time.perf_counter() - t0)
-                    parts.append(done.record["timings"])
-                    if saved["VIST_CACHE_DIR"] is None:
-                        os.environ.pop("VIST_CACHE_DIR", None)
-                    else:
-                        os.environ["VIST_CACHE_DIR"] = saved["VIST_CACHE_DIR"]
-
-            target = GPU_TARGET_S if dev.type == "cuda" else CPU_TARGET_S
-            total = statistics.median(wall)
-            table.rows.append({"model": model, "preset": preset_name, "movies": f"{train_movie}→{test_movie}",
-                               "steps": done.record["settings"]["epochs"] * done.record["settings"]["batches_per_epoch"],
-                               "runs": repeats, "inputs (s)": _median(parts, "inputs_s"),
-                               "training (s)": _median(parts, "train_s"), "step (ms)": _median(parts, "step_ms_median"), "run (s)": round(total, 2),
-                               "all runs (s)": " ".join(f"{w:.1f}" for w in wall),
-                               "target (s)": target, "meets target": total <= target})
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+                parts.append(done.record["timings"])
+        target = GPU_TARGET_S if dev.type == "cuda" else CPU_TARGET_S
+        total = statistics.median(wall)
+        settings = done.record["settings"]
+        table.rows.append({"model": model, "preset": preset_name, "movies": f"{train_movie}→{test_movie}",
+                           "steps": settings["epochs"] * settings["batches_per_epoch"], "runs": repeats,
+                           "inputs (s)": _median(parts, "inputs_s"), "training (s)": _median(parts, "train_s"),
+                           "step (ms)": _median(parts, "step_ms_median"), "run (s)": round(total, 2),
+                           "all runs (s)": " ".join(f"{w:.1f}" for w in wall),
+                           "target (s)": target, "meets target": total <= target})
     feats = "computed in an empty cache" if fresh_features else "loaded from the feature cache"
     table.notes.append(f"run (s): wall time of vist.train.train_run from scratch — inputs ({feats}), "
                        "training with its per-epoch log, final evaluation and saving; medians.")
