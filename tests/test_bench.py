@@ -32,3 +32,21 @@ def test_stored_sections_reads_bench_tables_and_gpu_script_json(tmp_path):
     sections = stored_sections(gpu)
     assert [h for h, _ in sections] == ["gpu.json: NVIDIA H200 — torch 2.11", "[step]", "[check]"]
     assert list(sections[1][1]["ms"]) == [2.0]
+
+
+def test_authors_sdkl_variant_runs_and_differs_from_spec():
+    """The timing twin of the authors' code: per-cell scores of their variant, not SPEC §5's."""
+    pytest.importorskip("torchmetrics")
+    import numpy as np
+
+    from vist.bench.authors_sdkl import authors_sd_kl
+    from vist.metrics import sd_kl
+
+    rng = np.random.default_rng(0)
+    t = rng.poisson(0.3, (400, 5)) / 4.0
+    p = np.clip(t + rng.normal(0, 0.1, t.shape), 0, None)
+    p[:, 4] = 0.0                                    # no peak: undefined → 1000
+    got = authors_sd_kl(p, t)
+    assert got.shape == (5,) and got[4] == 1000.0 and np.all(got[:4] > 0)
+    assert np.all(authors_sd_kl(t, t) == 0)
+    assert not np.allclose(got[:4], sd_kl(p, t)[:4], rtol=1e-3)

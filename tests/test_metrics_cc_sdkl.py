@@ -7,6 +7,7 @@ from scipy.signal import find_peaks, peak_widths
 from scipy.stats import gaussian_kde, pearsonr
 
 from vist.metrics import cc, sd_kl, sd_kl_details, sd_kl_reference
+from vist.metrics.sdkl import peak_durations
 
 
 def spec_sdkl_one_cell(pred, target, alpha=0.3, beta=1.0):
@@ -144,3 +145,26 @@ def test_sdkl_calibration_zero_for_clean_positive_for_noisy():
     for level in (0.1, 0.9):
         noisy = clean + level * rng.normal(0, 0.5, clean.shape)
         assert np.all(sd_kl(noisy, clean) > 0.1)
+
+
+def test_peak_durations_equal_per_cell_scipy():
+    """The island shortcut and windowed searches give scipy's widths, cell by cell."""
+    rng = np.random.default_rng(11)
+    T = 300
+    tt = np.arange(T)
+    special = np.stack([
+        np.r_[1.0, 1.0, np.zeros(T - 4), 1.0, 1.0],                # plateaus at β on both edges
+        0.3 + 0.2 * np.sin(tt / 5.0),                                # never zero: one long island
+        np.maximum(0, np.sin(tt / 9.0)) * (1 + 0.6 * np.sin(tt)),    # several peaks per island
+        np.minimum(3 * np.maximum(0, np.sin(tt / 7.0)), 1.0),        # clipped tops, single peaks
+        np.zeros(T),                                                 # no peak
+        np.r_[np.ones(T // 2), np.zeros(T - T // 2)],                # a plateau touching the start
+    ], axis=1)
+    cases = [special] + [random_traces(rng, int(rng.integers(20, 400)), 7) for _ in range(30)]
+    for x in cases:
+        w, cell = peak_durations(x)
+        for c in range(x.shape[1]):
+            xc = np.clip(x[:, c], 0, 1)
+            ref = peak_widths(xc, find_peaks(xc, height=0)[0], rel_height=1)[0]
+            # widths from scipy's interpolation carry the rounding of their absolute position
+            np.testing.assert_allclose(w[cell == c], ref, rtol=1e-12, atol=1e-9)
