@@ -275,7 +275,7 @@ plt.show()
 # ## Speed
 #
 # `python -m vist.bench kernels` times our soft-DTW term and a long 1-d batch against tslearn
-# 0.10 in the same process, and SD-KL (chapter 5) against the per-cell scipy code. The saved
+# 0.10 in the same process, and SD-KL (chapter 5) against per-cell scipy code. The saved
 # tables below say where and when they were measured; GPU figures appear only if the GPU
 # script (`tools/gpu_kernels.py`) has been run on a real device and its JSON saved.
 

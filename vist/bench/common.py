@@ -9,7 +9,7 @@ import platform
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,18 +43,32 @@ def median_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1,
 
     ``sync`` (e.g. ``torch.cuda.synchronize``) is called before reading the clock on GPUs.
     """
-    for _ in range(warmup):
-        fn()
-    if sync:
-        sync()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_times([fn], repeat, warmup, sync, rounds=1)[0]
+
+
+def median_times(fns: Sequence[Callable[[], Any]], repeat: int = 5, warmup: int = 1,
+                 sync: Callable[[], None] | None = None, rounds: int = 3) -> list[float]:
+    """Median wall time in seconds of each of ``fns`` over ``repeat`` timed calls, in turns.
+
+    The calls are split into ``rounds`` blocks per function, taken in turns (a a a, b b b, a a a,
+    …), each block after ``warmup`` untimed calls: every implementation meets the same drift in
+    machine load (a shared CPU machine), while the untimed calls absorb the switch from one
+    runtime to the other (cold caches, another library's thread pool still spinning).
+    """
+    times: list[list[float]] = [[] for _ in fns]
+    for r in range(rounds):
+        for fn, out in zip(fns, times, strict=True):
+            for _ in range(warmup):
+                fn()
+            if sync:
+                sync()
+            for _ in range(repeat // rounds + (r < repeat % rounds)):
+                t0 = time.perf_counter()
+                fn()
+                if sync:
+                    sync()
+                out.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 @contextmanager
