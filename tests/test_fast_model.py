@@ -119,10 +119,10 @@ def _vanishing(name: str, cfg: ViSTConfig, training: bool) -> bool:
 
 @pytest.mark.parametrize("key", [a.key for a in ABLATIONS if a.model or a.key == "baseline"])
 @pytest.mark.parametrize("training", [True, False])
-def test_fast_matches_reference(key, training):
+def test_fast_matches_reference(key, training, recompute=False):
     cfg = ablation_config(key, SMALL)
     ref = _reference(cfg).train(training)
-    fast = FastViST.from_reference(ref)
+    fast = FastViST.from_reference(ref, recompute=recompute)
     assert fast.training == training
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 14, cfg.grid ** 2, cfg.feat_dim, generator=g)
@@ -141,6 +141,30 @@ def test_fast_matches_reference(key, training):
     assert s_fast.keys() == s_ref.keys()
     for k, v in s_ref.items():
         assert rel(s_fast[k].float(), v.float()) <= 1e-5 or not v.float().abs().max(), k
+
+
+@pytest.mark.parametrize("key", ["baseline", "noncausal_tcn"])
+def test_recomputing_extractor_is_the_same_function(key):
+    """recompute=True: same outputs, gradients and BatchNorm buffers (running statistics updated
+    once, not again by the recomputation), and the layers' activations are no longer kept."""
+    test_fast_matches_reference(key, True, recompute=True)
+    cfg = ablation_config(key, SMALL)
+    x = torch.randn(2, 14, cfg.grid ** 2, cfg.feat_dim)
+    rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
+    kept = {}
+    for recompute in (False, True):
+        fast = FastViST.from_reference(_reference(cfg), recompute=recompute)
+        storages = {}
+
+        def pack(t, storages=storages):
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            fast(x, rf).sum().backward()
+        kept[recompute] = sum(storages.values())
+    layer = 2 * 14 * cfg.grid ** 2 * cfg.video_dim * 4      # bytes of one extractor activation
+    assert kept[False] - kept[True] >= 2 * cfg.video_layers * layer
 
 
 def test_checkpoints_interchangeable_and_conversion():

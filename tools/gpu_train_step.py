@@ -102,9 +102,10 @@ def check_same_function() -> dict:
     with no_tf32():
         for mode in ("train", "eval"):
             res = {}
-            for impl in ("reference", "fast"):
+            for impl in ("reference", "fast", "fast-recompute"):
                 for prec in ("fp32", "bf16"):
-                    model = copy.deepcopy(base) if impl == "reference" else FastViST.from_reference(base)
+                    model = copy.deepcopy(base) if impl == "reference" else \
+                        FastViST.from_reference(base, recompute=impl == "fast-recompute")
                     res[impl, prec] = forward_backward(model, inputs.x, inputs.rf, inputs.y,
                                                        train=mode == "train", bf16=prec == "bf16")
             names = ["output", *res["reference", "fp32"].grads]
@@ -128,6 +129,9 @@ def check_same_function() -> dict:
                          "worst5": sorted(([n, f, r] for n, (f, r) in bf16.items()), key=lambda v: -v[1])[:5]},
                 "vanishing_fp32_abs_max": {k: max((float(tensor((k, "fp32"), n).abs().max()) for n in vanishing),
                                                   default=0.0) for k in ("reference", "fast")},
+                # recompute=True against the plain fast model: the same computation, re-run
+                "recompute_vs_fast": {p: max(rel_error(tensor(("fast-recompute", p), n), tensor(("fast", p), n))
+                                             for n in names if n not in vanishing) for p in ("fp32", "bf16")},
             }
             del res
     return out
@@ -146,6 +150,8 @@ def print_check(c: dict) -> None:
             f"{'PASS' if b['pass'] else 'FAIL ' + ', '.join(b['failing'][:6])}")
         for n, fe, re in b["worst5"]:
             say(f"        {n:42s} fast {fe:.2e}  reference {re:.2e}")
+        r = c[mode]["recompute_vs_fast"]
+        say(f"  {mode:5s} recompute=True against the plain fast model: fp32 {r['fp32']:.2e}, bf16 {r['bf16']:.2e}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,7 +384,7 @@ def main() -> int:
     section("kernels", lambda: kernel_timings(10 if args.quick else 20), print_kernels)
 
     steps = 5 if args.quick else 10
-    variants = [("reference", 0), ("fast", 0), ("fast-graph", 0)]
+    variants = [("reference", 0), ("fast", 0), ("fast-graph", 0), ("fast-recompute-graph", 0)]
     if not args.quick:  # start a compile variant only if it can finish within the budget
         variants += [("fast-compile", args.budget - 80), ("fast-compile-graph", args.budget - 45)]
     rows: list[dict] = []

@@ -15,6 +15,8 @@ ops), and on CUDA ``fast-graph`` / ``fast-compile-graph``: the whole step — fo
 backward and a ``capturable`` AdamW step — captured once as one CUDA graph and replayed (static
 inputs; the warm-up runs on a side stream first, autocast without its weight cache). For the
 graph variants the peak covers warm-up and capture as well (a replay allocates nothing).
+``fast-recompute`` / ``fast-recompute-graph``: the fast model with ``recompute=True`` (the
+extractor layers' activations recomputed in the backward pass: less memory).
 
 Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes, bf16):
 389–401 ms per step, 12.3 GiB peak; target for the fast model on one H100/H200: ≤ 40 ms, ≤ 8 GiB.
@@ -36,7 +38,8 @@ from vist.bench.common import BenchTable, device_name
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
-VARIANTS = ("reference", "fast", "fast-compile", "fast-graph", "fast-compile-graph")
+VARIANTS = ("reference", "fast", "fast-compile", "fast-graph", "fast-compile-graph", "fast-recompute",
+            "fast-recompute-graph")
 REFERENCE_NOTE = ("Reference (SPEC §7): the authors' module at the paper's shapes on one H200, bf16: "
                   "389-401 ms/step, 12.3 GiB peak. Target on one H100/H200: <= 40 ms, <= 8 GiB.")
 
@@ -177,7 +180,7 @@ def build(variant: str, reference: torch.nn.Module) -> torch.nn.Module:
         raise ValueError(f"variant: expected one of {', '.join(VARIANTS)}, found {variant!r}")
     if variant == "reference":
         return copy.deepcopy(reference)
-    fast = FastViST.from_reference(reference)
+    fast = FastViST.from_reference(reference, recompute="recompute" in variant)
     return torch.compile(fast) if "compile" in variant else fast
 
 

@@ -14,7 +14,12 @@ and replaces only ``forward``:
   backward of these 3D convs is 10–20× slower);
 * the full (1, 3, 3) CMST branch is a 2D conv over ``B·T`` frames in NHWC, the (1, 3, 3) average
   pool a 2D pool in NHWC;
-* BatchNorm, LeakyReLU, SiLU are the reference's modules/functions applied to channels-last views.
+* BatchNorm, LeakyReLU, SiLU are the reference's modules/functions applied to channels-last views;
+* optionally (``recompute=True``) each extractor layer's conv → BatchNorm → ReLU → 1×1×1 chain is
+  recomputed in the backward pass instead of keeping its two intermediate activations (at the
+  paper's shapes 2 × 256 MiB in bf16 per layer, six layers): the largest saving of memory for an
+  extra depthwise conv and GEMM per layer. BatchNorm's running statistics are updated once, in
+  the forward pass (the recomputation updates throw-away copies).
 
 Dropout: on CPUs the masks are drawn exactly as PyTorch's ``F.dropout``/``F.dropout3d`` draw them
 for the reference (same shapes, same order, same generator), so with the same seed a fast model
@@ -31,10 +36,13 @@ it as one graph (the depthwise convs are opaque ``torch.library`` custom ops).
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from vist.kernels.time_conv import depthwise_conv3d
 from vist.model.layers import TimeConv3d
@@ -70,14 +78,19 @@ class FastViST(ViST):
     Args:
         backend: depthwise-conv backend, ``"auto"`` (Triton on CUDA, PyTorch on CPUs),
             ``"torch"`` or ``"triton"`` (see :func:`vist.kernels.depthwise_conv3d`).
+        recompute: recompute each extractor layer's conv → BatchNorm → ReLU → projection in the
+            backward pass rather than keep its activations (less memory, a little more time).
     """
 
-    def __init__(self, config: ViSTConfig | None = None, backend: str = "auto") -> None:
+    def __init__(self, config: ViSTConfig | None = None, backend: str = "auto",
+                 recompute: bool = False) -> None:
         super().__init__(config)
         self.backend = backend
+        self.recompute = recompute
+        self._recomputing = False
 
     @classmethod
-    def from_reference(cls, model: ViST, backend: str = "auto") -> FastViST:
+    def from_reference(cls, model: ViST, backend: str = "auto", recompute: bool = False) -> FastViST:
         """A fast copy of ``model``: same parameters, buffers, device, dtype and train/eval mode.
 
         The copy does not draw random numbers, so converting does not change what a seeded run
@@ -91,13 +104,15 @@ class FastViST(ViST):
         fast = copy.deepcopy(model)
         fast.__class__ = cls  # same modules and state; only forward differs
         fast.backend = backend
+        fast.recompute = recompute
+        fast._recomputing = False
         return fast
 
     def to_reference(self) -> ViST:
         """A reference :class:`ViST` copy of this model (same state)."""
         ref = copy.deepcopy(self)
         ref.__class__ = ViST
-        del ref.backend
+        del ref.backend, ref.recompute, ref._recomputing
         return ref
 
     # -- pieces --------------------------------------------------------------------------------
@@ -134,14 +149,36 @@ class FastViST(ViST):
             raise NotImplementedError(f"FastViST: no fast path for {conv} (padding {tc.pad})")
         return _unframes(F.conv2d(_frames(x), conv.weight[:, :, 0], conv.bias), x.shape[0])
 
+    def _layer_core(self, h: torch.Tensor, layer: nn.Module) -> torch.Tensor:
+        """One extractor layer before dropout: conv → BatchNorm → ReLU → 1×1×1 projection."""
+        u = self._time_conv(h, layer.conv).permute(0, 4, 1, 2, 3)
+        norm = layer.norm
+        if self._recomputing:  # the forward pass updated the running statistics: update copies
+            stats = [None if b is None else b.clone() for b in (norm.running_mean, norm.running_var)]
+            u = F.batch_norm(u, *stats, norm.weight, norm.bias, True, 0.0, norm.eps)
+        else:
+            u = norm(u)
+        return _linear(torch.relu(u.permute(0, 2, 3, 4, 1)), layer.proj)
+
+    @contextmanager
+    def _recomputation(self) -> Iterator[None]:
+        self._recomputing = True
+        try:
+            yield
+        finally:
+            self._recomputing = False
+
     def _video(self, x: torch.Tensor) -> torch.Tensor:
         """Extractor: ``[B, T, G, G, D]`` → ``[B, T, G, G, cells]``."""
         v = self.video
         h = _linear(x, v.inp)
         for layer in v.layers:
-            u = self._time_conv(h, layer.conv)
-            u = layer.norm(u.permute(0, 4, 1, 2, 3)).permute(0, 2, 3, 4, 1)
-            h = h + self._dropout(_linear(torch.relu(u), layer.proj), layer.drop.p, feature=False)
+            if self.recompute and torch.is_grad_enabled():
+                a = checkpoint(self._layer_core, h, layer, use_reentrant=False, preserve_rng_state=False,
+                               context_fn=lambda: (nullcontext(), self._recomputation()))
+            else:
+                a = self._layer_core(h, layer)
+            h = h + self._dropout(a, layer.drop.p, feature=False)
         return h if v.mode == "none" else _linear(h, v.out)
 
     def _adaln(self, h: torch.Tensor, rf: torch.Tensor) -> torch.Tensor:
@@ -184,7 +221,7 @@ class FastViST(ViST):
         return F.linear(h.reshape(b, t, -1), w, self.readout.bias)
 
 
-def convert(model: nn.Module, enabled: bool = True, backend: str = "auto") -> nn.Module:
+def convert(model: nn.Module, enabled: bool = True, backend: str = "auto", recompute: bool = False) -> nn.Module:
     """``model`` as a :class:`FastViST` when ``enabled`` and it is a :class:`ViST`; else ``model`` itself.
 
     The fast model is a copy with the same state (see :meth:`FastViST.from_reference`); build
@@ -193,4 +230,4 @@ def convert(model: nn.Module, enabled: bool = True, backend: str = "auto") -> nn
     """
     if not enabled or not isinstance(model, ViST) or isinstance(model, FastViST):
         return model
-    return FastViST.from_reference(model, backend=backend)
+    return FastViST.from_reference(model, backend=backend, recompute=recompute)
