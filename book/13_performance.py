@@ -51,6 +51,13 @@
 #   and a reference model seeded alike draw *identical* dropout masks, so their training runs are
 #   the same computation up to float rounding (tested at 1e-5 on outputs, every parameter
 #   gradient and the BatchNorm statistics, for every ablation configuration).
+# * optionally (`FastViST.from_reference(model, recompute=True)`), each of the six extractor
+#   layers keeps only its input for the backward pass and recomputes its convolution,
+#   BatchNorm, ReLU and projection there, instead of keeping two activations of the size of the
+#   extractor's stream (at the paper's shapes 16 × 128 × 256 positions × 256 channels, 256 MiB
+#   each in bf16). BatchNorm's running statistics are updated once, by the forward pass; the
+#   tests check outputs, gradients and buffers against the reference, and that the kept
+#   activations shrink by at least those two per layer.
 #
 # Training uses it through one switch (`vist.model.fast.convert(model, enabled=use_fast)`).
 
@@ -150,6 +157,15 @@ def show_stored(path: Path) -> None:
 
 show_stored(BENCH_DIR / "kernels_cpu.json")
 
+# %% [markdown]
+# What recomputation costs and saves, measured on this project's CPU machine at a quarter of the
+# paper's batch and half its window (batch 4, 64 frames, the paper's 1024-d features and
+# extractor width, float32; the peak is the process's resident set). The GPU figures come
+# from `tools/gpu_train_step.py` (`fast-recompute-graph`) when a GPU run has been stored.
+
+# %%
+show_stored(BENCH_DIR / "train_step_cpu_recompute.json")
+
 # %%
 expected = ["train_step_gpu.json", "kernels_gpu.json", "prior_gpu.json"]
 gpu_files = sorted({*BENCH_DIR.glob("*gpu*.json")} | {BENCH_DIR / name for name in expected})
@@ -169,5 +185,5 @@ for path in gpu_files:
 # both the fast and the reference model against the float32 reference, and the fast model passes
 # a tensor when its error is ≤ 1e-2 or no more than 1.1 × the reference's own bf16 error. It
 # then times the depthwise kernels (old and new Triton kernels, cuDNN) and the training step of
-# the reference, the fast model, the fast step captured as one CUDA graph, and, time allowing,
-# their `torch.compile` versions, in one process.
+# the reference, the fast model, the fast step captured as one CUDA graph (with and without
+# recomputation), and, time allowing, their `torch.compile` versions, in one process.
