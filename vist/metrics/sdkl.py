@@ -66,8 +66,9 @@ def peak_durations(traces, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Peak widths at the base of every cell's clipped trace, all cells in one pass.
 
     Equal to ``peak_widths(clip(x_c), find_peaks(clip(x_c), height=0)[0], rel_height=1)[0]`` per
-    cell ``c``, bit for bit. The cells are laid end to end with a separator (see the module
-    docstring). scipy's prominence search walks from each peak to the next higher sample, through
+    cell ``c``: whole-frame widths exactly, interpolated ones up to the rounding of their position
+    in the laid-out array (~1e-11 frames). The cells are laid end to end with a separator (see
+    the module docstring). scipy's prominence search walks from each peak to the next higher sample, through
     any zeros: to the cell's edge for every peak at ``β``, ``O(peaks × T)`` in all. Here the
     common case is settled directly: the only peak of a run of non-zero samples ("island") with
     a zero on both sides is the island's top, so its bases are those zeros and its prominence
