@@ -258,8 +258,11 @@ noise.describe().loc[["mean", "50%", "min", "max"]].T.style.format("{:.3f}")
 # comes from: one scipy call finds the peaks of all cells; the only peak between two zeros of
 # a trace has its bases at those zeros, so scipy's prominence search (which walks to the cell's
 # edge from every peak at β) is needed for a few peaks only; the kernel density estimates are
-# one array expression with one kernel per distinct duration; target and prediction run on two
-# threads. The saved tables:
+# one array expression with one kernel per distinct duration, evaluated only near its centre;
+# target and prediction run on two threads. The benchmark has two predictions: the simulator's
+# noise-free rates, which are zero most of the time like the recordings, and a model-like
+# prediction with a baseline and noise, where nearly every frame belongs to some peak (the hard
+# case for any implementation). The saved tables:
 
 # %%
 rows = []
