@@ -50,3 +50,25 @@ def test_authors_sdkl_variant_runs_and_differs_from_spec():
     assert got.shape == (5,) and got[4] == 1000.0 and np.all(got[:4] > 0)
     assert np.all(authors_sd_kl(t, t) == 0)
     assert not np.allclose(got[:4], sd_kl(p, t)[:4], rtol=1e-3)
+
+
+def test_kernels_benchmark_table_names_rows_and_device():
+    """`python -m vist.bench kernels` in miniature: every row timed, labelled, on a named device."""
+    from vist.bench.kernels import run
+
+    table = run(device="cpu", repeat=1, long_repeat=1, no_tslearn=True, no_reference=True)
+    whats = [r["what"] for r in table.rows]
+    assert whats == ["SD-KL per cell (CPU)", "SD-KL per cell (CPU), noisy prediction",
+                     "Vi-ST soft-DTW term, windows 6+12, fwd+bwd", "soft-DTW value, fwd+bwd"]
+    assert all(r["median_ms"] > 0 and r["speedup_vs_vist"] is None for r in table.rows)
+    assert table.device.startswith("CPU") and any("noisy prediction" in n for n in table.notes)
+
+
+def test_median_times_takes_turns_and_counts_calls():
+    from vist.bench.common import median_times
+
+    calls: list[str] = []
+    times = median_times([lambda: calls.append("a"), lambda: calls.append("b")], repeat=4, warmup=1, rounds=2)
+    assert len(times) == 2 and all(t >= 0 for t in times)
+    # per round and function: 1 warm-up + 2 timed calls, in turns a a a, b b b, a a a, b b b
+    assert "".join(calls) == "aaabbbaaabbb"

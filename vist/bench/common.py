@@ -56,6 +56,7 @@ def median_times(fns: Sequence[Callable[[], Any]], repeat: int = 5, warmup: int 
     runtime to the other (cold caches, another library's thread pool still spinning).
     """
     times: list[list[float]] = [[] for _ in fns]
+    rounds = max(1, min(rounds, repeat))
     for r in range(rounds):
         for fn, out in zip(fns, times, strict=True):
             for _ in range(warmup):
