@@ -47,6 +47,7 @@ MAX_SCORE = 1000.0
 N_GRID = 200
 EPS = 1e-10
 _POWERS = np.arange(N_GRID, dtype=float) ** np.arange(3)[:, None]   # [3, N_GRID]: 1, k, k²
+_CHUNK = 1 << 16   # elements per chunk of the kernel evaluations (512 KiB in float64)
 BAND = 8.0   # kernel half-width evaluated, in bandwidths (√2 σ): exp(-64) ≈ 1.6e-28
 
 
@@ -143,38 +144,49 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
     bw = np.sqrt(2.0 * alpha ** 2 * np.where(keep, var1, 1.0))   # √2 × kernel standard deviation
     sel = keep[cell]
     w, cell = w[sel], cell[sel]
-    out = np.zeros((C, N_GRID))
     if w.size == 0:
-        return out
-    # durations repeat (base crossings fall on whole frames): one kernel per distinct (cell,
-    # width), weighted by its count
-    order = np.lexsort((w, cell))
-    w, cell = w[order], cell[order]
-    first = np.flatnonzero(np.r_[True, (w[1:] != w[:-1]) | (cell[1:] != cell[:-1])])
-    count = np.diff(np.r_[first, w.size])
-    w, cell = w[first], cell[first]
+        return np.zeros((C, N_GRID))
+    # whole-frame durations repeat (base crossings on samples at zero): one kernel per distinct
+    # (cell, whole width), weighted by its count; interpolated widths are nearly all distinct
+    whole = w == np.round(w)
+    span = int(w[whole].max(initial=0)) + 1
+    key, count = np.unique(cell[whole] * span + w[whole].astype(np.int64), return_counts=True)
+    w = np.r_[(key % span).astype(float), w[~whole]]
+    cell = np.r_[key // span, cell[~whole]]
+    count = np.r_[count, np.ones(w.size - key.size, dtype=np.int64)]
     # count · exp(-(grid_k - w)² / (2σ²)) = exp(log(count) - (a + v·k)²), grid_k = lo + step·k.
     # A kernel is below exp(-64) of its peak (far below the 1e-10 floor added next) more than
     # BAND bandwidths from its centre: each distinct width needs only the L grid points around
     # it (all N_GRID when the kernels are wide), starting at k0. Shifted to k0, the exponent is
-    # a quadratic in j = k - k0, so all of [distinct widths, L] comes from one matrix product.
+    # a quadratic in j = k - k0: [distinct widths, L] exponents are one matrix product.
     a = (lo[cell] - w) / bw[cell]
     v = step[cell] / bw[cell]
     L = int(min(N_GRID, np.ceil(2 * BAND / v.min()) + 2))
     k0 = np.clip(np.floor((-a - BAND) / v), 0, N_GRID - L).astype(np.intp)
     a += v * k0
     coef = np.stack([np.log(count) - a * a, -2.0 * a * v, -v * v], axis=1)
-    z = coef @ _POWERS[:, :L]
-    np.exp(z, out=z)
-    scale = n * bw * np.sqrt(np.pi)
-    if L == N_GRID:
+    powers = np.ascontiguousarray(_POWERS[:, :L])   # (a strided operand would skip BLAS)
+    if L == N_GRID:  # wide kernels: whole rows, summed per cell
+        order = np.argsort(cell, kind="stable")
+        cell, z = cell[order], coef[order] @ powers
+        np.exp(z, out=z)
         starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
-        rows = cell[starts]
-        out[rows] = np.add.reduceat(z, starts, axis=0) / scale[rows][:, None]
-    else:
-        at = (cell * N_GRID + k0)[:, None] + np.arange(L)
-        out += np.bincount(at.ravel(), weights=z.ravel(), minlength=C * N_GRID).reshape(C, N_GRID)
-        out[keep] /= scale[keep][:, None]
+        out = np.zeros((C, N_GRID))
+        out[cell[starts]] = np.add.reduceat(z, starts, axis=0)
+    else:  # narrow kernels: chunks of rows in reused buffers (fresh [U, L] arrays would cost
+        # more in new pages than in arithmetic), added into the cells' grids by flat index
+        base, offsets = cell * N_GRID + k0, np.arange(L)
+        rows = max(1, _CHUNK // L)
+        z, at = np.empty((rows, L)), np.empty((rows, L), dtype=np.intp)
+        out = np.zeros(C * N_GRID)
+        for r0 in range(0, w.size, rows):
+            zz, aa = z[:min(rows, w.size - r0)], at[:min(rows, w.size - r0)]
+            np.matmul(coef[r0:r0 + rows], powers, out=zz)
+            np.exp(zz, out=zz)
+            np.add(base[r0:r0 + rows, None], offsets, out=aa)
+            out += np.bincount(aa.ravel(), weights=zz.ravel(), minlength=C * N_GRID)
+        out = out.reshape(C, N_GRID)
+    out[keep] /= (n * bw * np.sqrt(np.pi))[keep][:, None]
     out[keep] += EPS
     out[keep] /= out[keep].sum(1, keepdims=True)
     return out
