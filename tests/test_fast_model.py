@@ -146,8 +146,10 @@ def test_fast_matches_reference(key, training, recompute=False):
 @pytest.mark.parametrize("key", ["baseline", "noncausal_tcn"])
 def test_recomputing_extractor_is_the_same_function(key):
     """recompute=True: same outputs, gradients and BatchNorm buffers (running statistics updated
-    once, not again by the recomputation), and the layers' activations are no longer kept."""
+    once, not again by the recomputation; in eval mode, used and left alone), and the layers'
+    activations are no longer kept."""
     test_fast_matches_reference(key, True, recompute=True)
+    test_fast_matches_reference(key, False, recompute=True)
     cfg = ablation_config(key, SMALL)
     x = torch.randn(2, 14, cfg.grid ** 2, cfg.feat_dim)
     rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)

@@ -153,7 +153,8 @@ class FastViST(ViST):
         """One extractor layer before dropout: conv → BatchNorm → ReLU → 1×1×1 projection."""
         u = self._time_conv(h, layer.conv).permute(0, 4, 1, 2, 3)
         norm = layer.norm
-        if self._recomputing:  # the forward pass updated the running statistics: update copies
+        if self._recomputing and norm.training:  # the forward pass updated the running
+            # statistics already: the recomputation normalises alike but updates copies
             stats = [None if b is None else b.clone() for b in (norm.running_mean, norm.running_var)]
             u = F.batch_norm(u, *stats, norm.weight, norm.bias, True, 0.0, norm.eps)
         else:
