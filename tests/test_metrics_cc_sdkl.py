@@ -1,5 +1,8 @@
 """CC and SD-KL (SPEC §5): against scipy, on random traces and on the edge cases."""
 
+import os
+import select
+
 import numpy as np
 import pytest
 import torch
@@ -168,3 +171,26 @@ def test_peak_durations_equal_per_cell_scipy():
             ref = peak_widths(xc, find_peaks(xc, height=0)[0], rel_height=1)[0]
             # widths from scipy's interpolation carry the rounding of their absolute position
             np.testing.assert_allclose(w[cell == c], ref, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_sdkl_works_in_a_forked_child():
+    """The second thread's pool, made in the parent, is remade in a forked child (no hang)."""
+    rng = np.random.default_rng(12)
+    t, p = random_traces(rng, 200, 4), random_traces(rng, 200, 4)
+    want = sd_kl(p, t)                     # the parent's pool exists now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                           # child: score, report, exit without cleanup
+        ok = np.allclose(sd_kl(p, t), want, rtol=1e-12)
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    got = b""
+    for _ in range(100):                   # up to 10 s
+        ready, _, _ = select.select([read], [], [], 0.1)
+        if ready:
+            got = os.read(read, 1)
+            break
+    os.waitpid(pid, 0) if got else os.kill(pid, 9)
+    assert got == b"1"

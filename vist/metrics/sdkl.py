@@ -192,7 +192,7 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
     return out
 
 
-_POOL: ThreadPoolExecutor | None = None
+_POOL: tuple[int, ThreadPoolExecutor] | None = None   # (owning process id, pool)
 
 
 def _on_both(fn: Callable[[Any], Any], a: Any, b: Any) -> tuple[Any, Any]:
@@ -200,9 +200,9 @@ def _on_both(fn: Callable[[Any], Any], a: Any, b: Any) -> tuple[Any, Any]:
     global _POOL
     if (os.cpu_count() or 1) < 2:
         return fn(a), fn(b)
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vist-sdkl")
-    other = _POOL.submit(fn, b)
+    if _POOL is None or _POOL[0] != os.getpid():  # a forked child has the pool but not its thread
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="vist-sdkl"))
+    other = _POOL[1].submit(fn, b)
     return fn(a), other.result()
 
 
