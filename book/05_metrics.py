@@ -268,7 +268,9 @@ noise.describe().loc[["mean", "50%", "min", "max"]].T.style.format("{:.3f}")
 rows = []
 for path in sorted(Path("../benchmarks").glob("kernels*.json")):
     t = BenchTable.load(path)
+    data = next((n for n in t.notes if n.startswith("SD-KL data")), "SD-KL data: not recorded")
     for r in t.rows:
         if r["what"].startswith("SD-KL"):
             rows.append({"device": t.device, "measured": f"{t.date}, commit {t.commit}", **r})
+    print(f"{path.name}: {data}")
 pd.DataFrame(rows) if rows else "no saved benchmark tables in benchmarks/"

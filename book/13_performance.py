@@ -160,7 +160,8 @@ show_stored(BENCH_DIR / "kernels_cpu.json")
 # %% [markdown]
 # What recomputation costs and saves, measured on this project's CPU machine at a quarter of the
 # paper's batch and half its window (batch 4, 64 frames, the paper's 1024-d features and
-# extractor width, float32; the peak is the process's resident set). The GPU figures come
+# extractor width, float32; the peak is the process's resident set). The inputs are random
+# features, RF maps and targets: no recording and no prior are involved. The GPU figures come
 # from `tools/gpu_train_step.py` (`fast-recompute-graph`) when a GPU run has been stored.
 
 # %%

@@ -241,7 +241,8 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         table.rows.append(row)
     mem = "GPU memory allocated by PyTorch" if cuda else "process peak resident set (VmHWM)"
     table.notes += [
-        f"{steps} timed steps after {warmup} warm-up steps; forward + ViSTLoss + backward + AdamW.",
+        f"{steps} timed steps after {warmup} warm-up steps; forward + ViSTLoss + backward + AdamW, "
+        "on random features, RF maps and targets (no recording, no prior).",
         f"peak_mib: {mem}" + (" (graph variants: over warm-up, capture and replays; reserved_mib: "
                               "held by the caching allocator, graph pools included)." if cuda else ".")
         + " speedup = reference ms / this row's ms (same process, same weights).",
