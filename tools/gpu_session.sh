@@ -29,7 +29,7 @@ part() {  # number, limit (s), log name, command...
   echo "=== part $n: $name rc=${PIPESTATUS[0]} in $(( $(date +%s) - s ))s"
 }
 part 1 150 kernels python tools/gpu_kernels.py
-part 2 200 train_step python tools/gpu_train_step.py --budget 170
+part 2 200 train_step python tools/gpu_train_step.py --budget ${STEP_BUDGET:-170}
 part 3 90 prior python tools/gpu_prior.py
 part 4 300 paper_run python tools/gpu_paper_run.py
 echo "=== all parts done in $(( $(date +%s) - start ))s"
