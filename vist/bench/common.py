@@ -176,6 +176,8 @@ def stored_sections(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
             out.append((f"[{key}]", pd.DataFrame(value["rows"])))
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             out.append((f"[{key}]", pd.DataFrame(value)))
+        elif isinstance(value, dict) and isinstance(value.get("table"), str):  # a profiler's text table
+            out.append((f"[{key}]\n{value['table']}", None))
         elif isinstance(value, dict):
             out.append((f"[{key}]", pd.json_normalize(value)))
     return out
