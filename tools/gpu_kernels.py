@@ -46,6 +46,11 @@ from vist.bench.common import BenchTable, device_name, median_time  # noqa: E402
 from vist.kernels import soft_dtw, windowed_divergence  # noqa: E402
 
 T0 = time.time()
+# tile-kernel settings tried on the Vi-ST term: (values per thread of the feature temporaries,
+# warps (None: the default), pipelining stages of the feature loops (None: Triton's default))
+TILE_CONFIGS = [(16, None, None), (64, None, None), (128, None, None), (32, 2, None), (64, 2, None),
+                (64, 4, None), (16, None, 2), (64, None, 3), (256, None, None)]
+SWEEP_DEADLINE_S = 110
 FAILED: list[str] = []
 
 
@@ -265,6 +270,49 @@ def main() -> int:
             add(f"long kernel alone ({'values + gradients' if need else 'values only'})", "[90,800,1]",
                 "vist (triton)", "kernel only, graph, mean", graph_ms(gr, 20))
     soft("timing kernels alone", kernels_alone)
+
+    def tile_sweep():
+        """The tile kernel's settings (feature chunk via values per thread, warps, pipelining
+        stages) on the Vi-ST term: same results as the default (checked), graph times."""
+        fn = lambda p, q: windowed_divergence(p, q, backend="triton")  # noqa: E731
+        default = (ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES)
+        _, g0, out0, _ = graph_step(fn, pred, target)
+        g0.replay()
+        ref = [o.clone() for o in out0]
+        a, b = pred.cuda(), target.cuda()
+        for temp, warps, stages in TILE_CONFIGS:
+            if time.time() - T0 > SWEEP_DEADLINE_S:
+                print("tile sweep: stopped at the time limit", flush=True)
+                break
+            ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES = temp, warps, stages
+            bl, bd, nw = ts._tile_config(12, 90)
+            name = f"tile temp={temp} warps={nw} stages={stages} (BD={bd})"
+            try:
+                _, gr, out, _ = graph_step(fn, pred, target)
+                gr.replay()
+                err = max(rel(o, r) for o, r in zip(out, ref, strict=True))
+                ms = graph_ms(gr)
+
+                def fwd():
+                    return ts._tile(a, b, N=6, M=6, n_win=41, hop=3, split=16 * 41, N2=12, n_win2=20,
+                                    hop2=6, n_items=16 * 61, pairs=3, inv1=1.0, inv2=1.0, gamma=0.1,
+                                    need_grad=True)
+                fwd()
+                torch.cuda.synchronize()
+                gk = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(gk):
+                    fwd()
+                ms_k = graph_ms(gk)
+                if err > 1e-5:
+                    FAILED.append(name)
+                add("Vi-ST term sweep: fwd+bwd graph replay", "[16,128,90]", name,
+                    f"CUDA graph replay, mean (kernel alone {ms_k:.4f} ms; vs default rel err {err:.1e})",
+                    ms, 0.1)
+            except Exception as err:  # noqa: BLE001
+                print(f"[ERROR] {name}: {type(err).__name__}: {str(err)[:300]}", flush=True)
+        ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES = default
+    soft("tile kernel sweep", tile_sweep)
+    save(table)
 
     def torch_path():
         t = median_time(lambda: value_and_grads(lambda p, q: windowed_divergence(p, q, backend="torch"),

@@ -102,6 +102,16 @@ TILE_MAX = 32
 LONG_MAX_LANES = 1024
 """Most lanes of the long kernel; longer diagonals are processed in chunks of this many cells."""
 
+TILE_TEMP_VALUES = 16
+"""Values per thread of the tile kernel's ``[BL, BL, BD]`` feature temporaries: sets the feature
+chunk ``BD`` (16: BD = 2 at BL = 16 with one warp, 45 chunks for 90 cells)."""
+
+TILE_WARPS: int | None = None
+"""Warps per tile-kernel program (None: 1 for BL ≤ 16, 4 above)."""
+
+TILE_STAGES: int | None = None
+"""Software-pipelining stages of the tile kernel's feature-chunk loops (``tl.range``; None: Triton's default)."""
+
 USE_GATHER = True
 """Shift diagonals with ``tl.gather`` in the tile kernel (else a masked sum; same results).
 Switched off automatically, with a warning, if the gather variant fails to compile."""
@@ -140,7 +150,7 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
                  N, M, n_win, hop, split, N2, n_win2, hop2,
                  val_ptr, inv1, inv2, gxs_ptr, gys_ptr, LA, LB, scr_ptr, k2, g_ln2,
                  NP: tl.constexpr, BL: tl.constexpr, BD: tl.constexpr,
-                 NEED_GRAD: tl.constexpr, GATHER: tl.constexpr):
+                 NEED_GRAD: tl.constexpr, GATHER: tl.constexpr, STAGES: tl.constexpr):
     # --- which windows: item -> (batch b, window start); second window size for items >= split
     item = tl.program_id(0).to(tl.int64)
     second = item >= split
@@ -164,7 +174,7 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
     cxy = tl.zeros([BL, BL], dtype=tl.float32)
     cxx = tl.zeros([BL, BL], dtype=tl.float32)
     cyy = tl.zeros([BL, BL], dtype=tl.float32)
-    for d0 in range(0, D, BD):
+    for d0 in tl.range(0, D, BD, num_stages=STAGES):
         dd = d0 + dl
         xa = tl.load(xb + ii * sxt + dd * sxc, mask=(ii < La) & (dd < D), other=0.0).to(tl.float32)
         ya = tl.load(yb + ii * syt + dd * syc, mask=(ii < Lb) & (dd < D), other=0.0).to(tl.float32)
@@ -258,7 +268,7 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
             ay -= tl.sum(T, axis=1)
         gxb = gxs_ptr + item * LA * D
         gyb = gys_ptr + item * LB * D
-        for d0 in range(0, D, BD):
+        for d0 in tl.range(0, D, BD, num_stages=STAGES):
             dd = d0 + dl
             xa = tl.load(xb + ii * sxt + dd * sxc, mask=(ii < La) & (dd < D), other=0.0).to(tl.float32)
             ya = tl.load(yb + ii * syt + dd * syc, mask=(ii < Lb) & (dd < D), other=0.0).to(tl.float32)
@@ -306,11 +316,12 @@ def _next_pow2(n: int) -> int:
 
 
 def _tile_config(lmax: int, d: int) -> tuple[int, int, int]:
-    """(BL rows, BD features per chunk, num_warps) of the tile kernel: ≤ 16 values per thread in
-    a ``[BL, BL, BD]`` temporary (measured with ptxas for sm_90: ≤ 168 registers, no spills)."""
+    """(BL rows, BD features per chunk, num_warps) of the tile kernel: ≤ ``TILE_TEMP_VALUES``
+    values per thread in a ``[BL, BL, BD]`` temporary (at 16, ptxas for sm_90 reported ≤ 168
+    registers and no spills)."""
     bl = max(2, _next_pow2(lmax))
-    warps = 1 if bl <= 16 else 4
-    bd = max(1, min(64, (512 * warps) // (bl * bl), _next_pow2(d)))
+    warps = TILE_WARPS or (1 if bl <= 16 else 4)
+    bd = max(1, min(64, (32 * TILE_TEMP_VALUES * warps) // (bl * bl), _next_pow2(d)))
     return bl, bd, warps
 
 
@@ -335,7 +346,7 @@ def _tile(x: torch.Tensor, y: torch.Tensor, *, N: int, M: int, n_win: int, hop: 
         gxs = gys = val
     args = (x, y, *x.stride(), *y.stride(), d, N, M, n_win, hop, split, N2, n_win2, hop2,
             val, inv1, inv2, gxs, gys, LA, LB, scr, math.log2(math.e) / gamma, gamma * math.log(2.0))
-    meta = dict(NP=np_, BL=bl, BD=bd, NEED_GRAD=need_grad, num_warps=warps)
+    meta = dict(NP=np_, BL=bl, BD=bd, NEED_GRAD=need_grad, STAGES=TILE_STAGES, num_warps=warps)
     try:
         _tile_kernel[(n_items,)](*args, GATHER=USE_GATHER, **meta)
     except Exception as err:  # pragma: no cover - only where tl.gather does not compile
