@@ -119,10 +119,11 @@ def _vanishing(name: str, cfg: ViSTConfig, training: bool) -> bool:
 
 @pytest.mark.parametrize("key", [a.key for a in ABLATIONS if a.model or a.key == "baseline"])
 @pytest.mark.parametrize("training", [True, False])
-def test_fast_matches_reference(key, training, recompute=False):
+def test_fast_matches_reference(key, training, recompute=False, fuse_residual=None):
     cfg = ablation_config(key, SMALL)
     ref = _reference(cfg).train(training)
     fast = FastViST.from_reference(ref, recompute=recompute)
+    fast.fuse_residual = fuse_residual
     assert fast.training == training
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 14, cfg.grid ** 2, cfg.feat_dim, generator=g)
@@ -287,3 +288,36 @@ def test_fast_model_traces_as_one_graph():
     yc.square().sum().backward()
     assert rel(yc.detach(), y.detach()) <= 1e-5
     assert all(p.grad is not None for p in compiled.parameters())
+
+
+def test_full_conv_channel_padding_and_fused_residual_path():
+    """The CMST's full (1, 3, 3) conv with channels padded (as on CUDA) is the same conv, and
+    the block's residual path is computed inside it (no average pool runs)."""
+    from vist.model import fast as fast_module
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 6, 6, 10, generator=g)
+    w, b = torch.randn(13, 10, 3, 3, generator=g), torch.randn(13, generator=g)
+    plain = fast_module._full_conv(x, w, b, align=1)
+    assert plain.shape == (2, 3, 4, 4, 13)
+    assert rel(fast_module._full_conv(x, w, b, align=8), plain) <= 1e-6
+    ref = torch.nn.functional.conv3d(x.permute(0, 4, 1, 2, 3), w[:, :, None], b).permute(0, 2, 3, 4, 1)
+    assert rel(plain, ref) <= 1e-5
+
+    cfg = ablation_config("baseline", SMALL)
+    fast = FastViST.from_reference(_reference(cfg)).eval()
+    fast.fuse_residual = True  # the CUDA default
+    calls = []
+    original = torch.nn.functional.avg_pool2d
+    try:
+        torch.nn.functional.avg_pool2d = lambda *a, **k: calls.append(1) or original(*a, **k)
+        fast(torch.randn(1, 4, cfg.grid ** 2, cfg.feat_dim, generator=g), torch.rand(1, cfg.cells, cfg.grid, cfg.grid))
+    finally:
+        torch.nn.functional.avg_pool2d = original
+    assert not calls
+
+
+@pytest.mark.parametrize("key", ["baseline", "single_kernel", "noncausal_multiscale"])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_residual_path_is_the_same_function(key, training):
+    test_fast_matches_reference(key, training, fuse_residual=True)

@@ -12,8 +12,9 @@ and replaces only ``forward``:
   through :func:`vist.kernels.depthwise_conv3d` (Triton on CUDA; on CPUs oneDNN's depthwise
   kernels, the weight gradient as per-time-tap 2D depthwise backward-weights — PyTorch's own CPU
   backward of these 3D convs is 10–20× slower);
-* the full (1, 3, 3) CMST branch is a 2D conv over ``B·T`` frames in NHWC, the (1, 3, 3) average
-  pool a 2D pool in NHWC;
+* the full (1, 3, 3) CMST branch is a 2D conv over ``B·T`` frames in NHWC (channels padded to
+  multiples of 8 on CUDA), and the block's residual path — a (1, 3, 3) average of a 1×1×1 conv,
+  itself a (1, 3, 3) conv — is computed by the same conv call (weights stacked; on CUDA);
 * BatchNorm, LeakyReLU, SiLU are the reference's modules/functions applied to channels-last views;
 * optionally (``recompute=True``) each extractor layer's conv → BatchNorm → ReLU → 1×1×1 chain is
   recomputed in the backward pass instead of keeping its two intermediate activations (at the
@@ -68,6 +69,26 @@ def _unframes(y: torch.Tensor, b: int) -> torch.Tensor:
     return y.permute(0, 2, 3, 1).reshape(b, n // b, h, w, c)
 
 
+def _full_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+               align: int | None = None) -> torch.Tensor:
+    """A full (1, kh, kw) conv, no padding, of channels-last ``x [B, T, H, W, cin]`` as a 2D conv
+    over the ``B·T`` frames in NHWC → ``[B, T, H−kh+1, W−kw+1, cout]``; ``weight [cout, cin, kh, kw]``.
+
+    Both channel counts are zero-padded to multiples of ``align`` first (default: 8 on CUDA, 1
+    elsewhere): cuDNN's NHWC kernels would otherwise pad the tensors themselves in every pass
+    (with 90 cells: ~2.4× slower forward and backward at the paper's shapes, measured on an H100).
+    """
+    cout, cin = weight.shape[:2]
+    align = align or (8 if x.is_cuda else 1)
+    pad_in, pad_out = (-cin) % align, (-cout) % align
+    if pad_in or pad_out:
+        x = F.pad(x, (0, pad_in))
+        weight = F.pad(weight, (0, 0, 0, 0, 0, pad_in, 0, pad_out))
+        bias = None if bias is None else F.pad(bias, (0, pad_out))
+    y = _unframes(F.conv2d(_frames(x), weight, bias), x.shape[0])
+    return y[..., :cout] if pad_out else y
+
+
 class FastViST(ViST):
     """Vi-ST with the reference's parameters and math, fast on CPUs and GPUs (see the module docstring).
 
@@ -80,7 +101,14 @@ class FastViST(ViST):
             ``"torch"`` or ``"triton"`` (see :func:`vist.kernels.depthwise_conv3d`).
         recompute: recompute each extractor layer's conv → BatchNorm → ReLU → projection in the
             backward pass rather than keep its activations (less memory, a little more time).
+
+    Attributes:
+        fuse_residual: compute each CMST block's residual path inside its full (1, 3, 3) conv
+            (see :meth:`_cmst`); ``None`` (default): on CUDA only — on 2 CPU cores oneDNN's conv
+            with the doubled outputs was ~15 % slower per step than the average pool it replaces.
     """
+
+    fuse_residual: bool | None = None
 
     def __init__(self, config: ViSTConfig | None = None, backend: str = "auto",
                  recompute: bool = False) -> None:
@@ -145,9 +173,16 @@ class FastViST(ViST):
         if conv.groups == conv.in_channels == conv.out_channels:
             return depthwise_conv3d(x, conv.weight, conv.bias, conv.dilation[0], (before, after), tc.pad[0],
                                     backend=self.backend)
-        if conv.groups != 1 or conv.kernel_size[0] != 1 or tc.pad[0] or conv.stride != (1, 1, 1):
+        if not self._full_2d(tc):
             raise NotImplementedError(f"FastViST: no fast path for {conv} (padding {tc.pad})")
-        return _unframes(F.conv2d(_frames(x), conv.weight[:, :, 0], conv.bias), x.shape[0])
+        return _full_conv(x, conv.weight[:, :, 0], conv.bias)
+
+    @staticmethod
+    def _full_2d(tc: TimeConv3d) -> bool:
+        """Whether ``tc`` is a full (1, kh, kw) conv without padding, stride or dilation."""
+        conv = tc.conv
+        return (conv.groups == 1 and conv.kernel_size[0] == 1 and not any(tc.pad)
+                and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1))
 
     def _layer_core(self, h: torch.Tensor, layer: nn.Module) -> torch.Tensor:
         """One extractor layer before dropout: conv → BatchNorm → ReLU → 1×1×1 projection."""
@@ -194,14 +229,36 @@ class FastViST(ViST):
         return h + gate * _linear(a.net[0](h * (1 + scale) + shift), a.net[1])
 
     def _cmst(self, block: CMSTBlock, x: torch.Tensor) -> torch.Tensor:
-        """One CMST block: ``[B, T, g, g, C]`` → ``[B, T, g − 2, g − 2, C]``."""
-        total = None
+        """One CMST block: ``[B, T, g, g, C]`` → ``[B, T, g − 2, g − 2, C]``.
+
+        The residual path, a (1, kh, kw) average of a 1×1×1 conv, is itself a full (1, kh, kw)
+        conv whose taps are the 1×1×1 weights ÷ (kh·kw). When the block has a full (1, kh, kw)
+        branch (every level of the paper's design), both are computed by one 2D conv with the
+        two weights stacked (2C outputs): no pooling pass, no separate 1×1×1 GEMM
+        (``fuse_residual``; on CUDA by default).
+        """
+        c = x.shape[-1]
+        pool = block.pool
+        fuse = self.fuse_residual if self.fuse_residual is not None else x.is_cuda
+        fusable = fuse and (pool.kernel_size[0] == 1 and pool.stride in (1, (1, 1, 1)) and pool.padding in (0, (0, 0, 0))
+                   and pool.divisor_override is None)
+        total = pooled = None
         for branch in block.branches:
             conv, act, drop = branch
-            y = self._dropout(F.leaky_relu(self._time_conv(x, conv), act.negative_slope), drop.p, feature=True)
+            if (pooled is None and fusable and self._full_2d(conv)
+                    and tuple(conv.conv.kernel_size[1:]) == tuple(pool.kernel_size[1:])):
+                kh, kw = pool.kernel_size[1:]
+                taps = block.skip.weight.flatten(1)[:, :, None, None].expand(-1, -1, kh, kw) / (kh * kw)
+                both = _full_conv(x, torch.cat((conv.conv.weight[:, :, 0], taps)),
+                                  torch.cat((conv.conv.bias, block.skip.bias)))
+                y, pooled = both[..., :c], both[..., c:]
+            else:
+                y = self._time_conv(x, conv)
+            y = self._dropout(F.leaky_relu(y, act.negative_slope), drop.p, feature=True)
             total = y if total is None else total + y
-        kt, kh, kw = block.pool.kernel_size
-        pooled = _unframes(F.avg_pool2d(_frames(_linear(x, block.skip)), (kh, kw), 1), x.shape[0])
+        if pooled is None:
+            kt, kh, kw = pool.kernel_size
+            pooled = _unframes(F.avg_pool2d(_frames(_linear(x, block.skip)), (kh, kw), 1), x.shape[0])
         return _linear(total, block.mix) + pooled
 
     def forward(self, x: torch.Tensor, rf: torch.Tensor) -> torch.Tensor:
