@@ -12,7 +12,7 @@
 #
 # Logs and JSON land in $OUT (each script writes its own file there); the paper run's stored
 # run is copied to $OUT/<run_id>/ for committing under benchmarks/ with its provenance.
-# Set PARTS="1 3" to run only some parts.
+# Set PARTS="1 3" to run only some parts; STEP_BUDGET (s) and STEP_ARGS pass on to part 2.
 set -u
 OUT=${OUT:-/tmp/vist-gpu-out}
 mkdir -p "$OUT"
@@ -29,7 +29,7 @@ part() {  # number, limit (s), log name, command...
   echo "=== part $n: $name rc=${PIPESTATUS[0]} in $(( $(date +%s) - s ))s"
 }
 part 1 150 kernels python tools/gpu_kernels.py
-part 2 200 train_step python tools/gpu_train_step.py --budget ${STEP_BUDGET:-170}
+part 2 $(( ${STEP_BUDGET:-170} + 30 )) train_step python tools/gpu_train_step.py --budget ${STEP_BUDGET:-170} ${STEP_ARGS:-}
 part 3 90 prior python tools/gpu_prior.py
 part 4 300 paper_run python tools/gpu_paper_run.py
 echo "=== all parts done in $(( $(date +%s) - start ))s"
