@@ -40,7 +40,8 @@
 # other six rows are listed with the poster's values and marked "not run" — among them "remove
 # the DINOv2 prior", which with the small preset's untrained ViT would only compare random
 # features with pixels. `preset="paper"` (one GPU) trains all ten rows with three seeds — 30
-# runs of about 10 minutes each on an H200 (chapter 13), so about five hours. Set `rows` (keys
+# runs; the paper-preset run stored with chapter 6 took under 3 minutes on one H100, feature
+# extraction included, so about an hour and a half (the authors' module: ~10 minutes a run). Set `rows` (keys
 # of `vist.model.ABLATIONS`) and `seeds` to choose yourself.
 
 # %% tags=["parameters"]

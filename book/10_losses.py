@@ -33,8 +33,8 @@
 # weakens the very term this chapter is about, and too close for the short-only and long-only
 # arms to differ: on 2 CPU cores the chapter trains three arms — RMSE, RMSE + −ReLU and the full
 # loss (the baseline; the RMSE run is shared with chapter 8) — with one seed. `preset="paper"`
-# trains all five arms on 128-frame windows with three seeds (15 runs of about 10 minutes each
-# on an H200, three shared with chapter 8). The table names each arm's windows in frames.
+# trains all five arms on 128-frame windows with three seeds (15 runs of under 3 minutes each
+# on one H100 — chapter 6's stored run — three shared with chapter 8). The table names each arm's windows in frames.
 
 # %% tags=["parameters"]
 data = "synthetic"
