@@ -73,3 +73,20 @@ def test_median_times_takes_turns_and_counts_calls():
     assert len(times) == 2 and all(t >= 0 for t in times)
     # per round and function: 1 warm-up + 2 timed calls, in turns a a a, b b b, a a a, b b b
     assert "".join(calls) == "aaabbbaaabbb"
+
+
+def test_git_commit_marks_a_modified_tree(tmp_path):
+    import subprocess
+
+    from vist.bench.common import git_commit
+
+    assert git_commit(tmp_path) == "unknown"
+    run = lambda *a: subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    (tmp_path / "f.txt").write_text("a")
+    run("add", "f.txt")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    clean = git_commit(tmp_path)
+    assert clean != "unknown" and not clean.endswith("-dirty")
+    (tmp_path / "f.txt").write_text("b")
+    assert git_commit(tmp_path) == clean + "-dirty"

@@ -88,12 +88,19 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def git_commit() -> str:
-    """The current commit of the source tree (``"unknown"`` outside a git checkout)."""
+def git_commit(cwd: str | os.PathLike[str] | None = None) -> str:
+    """The current commit of the source tree, ``"<commit>-dirty"`` when tracked files differ from
+    it (a lent GPU machine receives the working tree over an older checkout), ``"unknown"``
+    outside a git checkout. ``cwd``: a folder of the checkout (default: this package's)."""
+    where = Path(cwd) if cwd is not None else Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).resolve().parent, timeout=5)
-        return out.stdout.strip() or "unknown"
+                             text=True, cwd=where, timeout=5)
+        commit = out.stdout.strip()
+        if not commit:
+            return "unknown"
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], capture_output=True, cwd=where, timeout=10)
+        return commit + ("-dirty" if dirty.returncode == 1 else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
