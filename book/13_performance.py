@@ -184,10 +184,17 @@ for path in gpu_files:
 # the paper's shapes on one H100/H200 — ten times the authors' 389–401 ms. They are judged only
 # by `train_step_gpu.json`, produced by `tools/gpu_train_step.py` on a real GPU. It checks the
 # same function with norm-wise relative errors ‖a − b‖ / ‖b‖ of the output and of every
-# parameter gradient: in float32 with TF32 switched off (cuDNN convolutions default to TF32,
-# which alone moves gradients by several per cent), fast against reference, ≤ 1e-4; in bf16,
-# both the fast and the reference model against the float32 reference, and the fast model passes
-# a tensor when its error is ≤ 1e-2 or no more than 1.1 × the reference's own bf16 error. It
+# parameter gradient. In float32, with TF32 switched off (cuDNN convolutions default to TF32,
+# which alone moves gradients by several per cent), the stored run compared fast against
+# reference at ≤ 1e-4. In eval mode one tensor failed that rule: the input projection's
+# gradient, a sum over every position of the batch whose terms largely cancel, so that float32
+# rounding alone moves it by more than 1e-4 — on this project's CPU, against the same
+# computation in float64, the reference's own float32 error there was larger than the fast
+# model's (`tools/gpu_train_step.py` now reports both). The script now judges float32
+# like bf16, against the reference in float64: a tensor passes when its error is ≤ 1e-4 or no
+# more than 1.1 × the reference's own float32 error. In bf16 both the fast and the reference
+# model are compared with the float32 reference, and the fast model passes a tensor when its
+# error is ≤ 1e-2 or no more than 1.1 × the reference's own bf16 error. It
 # then times the depthwise kernels (old and new Triton kernels, cuDNN) and the training step of
 # the reference, the fast model, the fast step captured as one CUDA graph (with and without
 # recomputation), and, time allowing, their `torch.compile` versions, in one process.

@@ -63,7 +63,9 @@ from vist.model.fast import FastViST
 T0 = time.perf_counter()
 BF16_RULE = ("bf16 criterion: per tensor (output, every parameter gradient), err = ||a - a_fp32|| / ||a_fp32|| "
              "against the reference in fp32 (TF32 off); pass if err_fast <= 1e-2 or err_fast <= 1.1 * err_reference")
-FP32_RULE = "fp32 criterion (TF32 off): per tensor, ||fast - reference|| / ||reference|| <= 1e-4"
+FP32_RULE = ("fp32 criterion (TF32 off): per tensor, err = ||a - a_fp64|| / ||a_fp64|| against the reference in "
+             "float64; pass if err_fast <= 1e-4 or err_fast <= 1.1 * err_reference_fp32 (also reported: "
+             "||fast - reference|| / ||reference|| in fp32)")
 
 
 def elapsed() -> float:
@@ -108,6 +110,11 @@ def check_same_function() -> dict:
                         FastViST.from_reference(base, recompute=impl == "fast-recompute")
                     res[impl, prec] = forward_backward(model, inputs.x, inputs.rf, inputs.y,
                                                        train=mode == "train", bf16=prec == "bf16")
+            # float64 truth: some fp32 gradients are sums of ~10^5 terms that largely cancel
+            # (video.inp.weight in eval mode), where fp32 rounding alone moves them by ~1e-3
+            res["reference", "fp64"] = forward_backward(copy.deepcopy(base).double(), inputs.x.double(),
+                                                        inputs.rf.double(), inputs.y.double(),
+                                                        train=mode == "train", bf16=False)
             names = ["output", *res["reference", "fp32"].grads]
             vanishing = vanishing_gradients(base) if mode == "train" else []
 
@@ -115,14 +122,20 @@ def check_same_function() -> dict:
                 return res[key].tensor(name)
 
             truth = {n: tensor(("reference", "fp32"), n) for n in names}
+            truth64 = {n: tensor(("reference", "fp64"), n) for n in names}
             fp32 = {n: rel_error(tensor(("fast", "fp32"), n), truth[n]) for n in names if n not in vanishing}
+            vs64 = {n: (rel_error(tensor(("fast", "fp32"), n).double(), truth64[n]),
+                        rel_error(tensor(("reference", "fp32"), n).double(), truth64[n]))
+                    for n in names if n not in vanishing}
+            bad32 = [n for n, (f, r) in vs64.items() if not (f <= 1e-4 or f <= 1.1 * r)]
             bf16 = {n: (rel_error(tensor(("fast", "bf16"), n), truth[n]), rel_error(tensor(("reference", "bf16"), n), truth[n]))
                     for n in names if n not in vanishing}
             bad = [n for n, (f, r) in bf16.items() if not (f <= 1e-2 or f <= 1.1 * r)]
             worst32 = max(fp32, key=fp32.get)
             out[mode] = {
                 "fp32": {"output": fp32["output"], "worst": fp32[worst32], "worst_tensor": worst32,
-                         "pass": max(fp32.values()) <= 1e-4, "tensors": len(fp32)},
+                         "worst_vs_fp64": [worst32, *vs64[worst32]], "failing": bad32,
+                         "pass": not bad32, "tensors": len(fp32)},
                 "bf16": {"output_fast": bf16["output"][0], "output_reference": bf16["output"][1],
                          "max_fast": max(f for f, _ in bf16.values()), "max_reference": max(r for _, r in bf16.values()),
                          "failing": bad, "pass": not bad, "tensors": len(bf16),
@@ -143,8 +156,10 @@ def print_check(c: dict) -> None:
     say("  " + BF16_RULE)
     for mode in ("train", "eval"):
         f, b = c[mode]["fp32"], c[mode]["bf16"]
-        say(f"  {mode:5s} fp32: output {f['output']:.2e}, worst {f['worst']:.2e} ({f['worst_tensor']}, "
-            f"{f['tensors']} tensors): {'PASS' if f['pass'] else 'FAIL'}")
+        n64, fast64, ref64 = f["worst_vs_fp64"]
+        say(f"  {mode:5s} fp32: output {f['output']:.2e}, worst fast-vs-reference {f['worst']:.2e} ({f['worst_tensor']}, "
+            f"{f['tensors']} tensors; against float64 there: fast {fast64:.2e}, reference {ref64:.2e}): "
+            f"{'PASS' if f['pass'] else 'FAIL ' + ', '.join(f['failing'][:6])}")
         say(f"  {mode:5s} bf16: output fast {b['output_fast']:.2e} vs reference {b['output_reference']:.2e}; "
             f"worst fast {b['max_fast']:.2e} vs worst reference {b['max_reference']:.2e}: "
             f"{'PASS' if b['pass'] else 'FAIL ' + ', '.join(b['failing'][:6])}")
