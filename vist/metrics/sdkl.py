@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from scipy.signal import find_peaks, peak_prominences, peak_widths
+from scipy.sparse import csr_matrix
 from scipy.stats import gaussian_kde
 
 from vist.metrics.correlation import as_rates
@@ -150,7 +151,13 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
     # (cell, whole width), weighted by its count; interpolated widths are nearly all distinct
     whole = w == np.round(w)
     span = int(w[whole].max(initial=0)) + 1
-    key, count = np.unique(cell[whole] * span + w[whole].astype(np.int64), return_counts=True)
+    keys = cell[whole] * span + w[whole].astype(np.int64)
+    if C * span <= 16 * keys.size + (1 << 16):  # a dense count is cheaper than sorting
+        count = np.bincount(keys, minlength=C * span)
+        key = np.flatnonzero(count)
+        count = count[key]
+    else:
+        key, count = np.unique(keys, return_counts=True)
     w = np.r_[(key % span).astype(float), w[~whole]]
     cell = np.r_[key // span, cell[~whole]]
     count = np.r_[count, np.ones(w.size - key.size, dtype=np.int64)]
@@ -166,13 +173,14 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
     a += v * k0
     coef = np.stack([np.log(count) - a * a, -2.0 * a * v, -v * v], axis=1)
     powers = np.ascontiguousarray(_POWERS[:, :L])   # (a strided operand would skip BLAS)
-    if L == N_GRID:  # wide kernels: whole rows, summed per cell
-        order = np.argsort(cell, kind="stable")
-        cell, z = cell[order], coef[order] @ powers
+    if L == N_GRID:  # wide kernels: whole rows, summed per cell by a sparse 0/1 [C, U] product
+        # (scipy's CSR loop is ~4× faster than np.add.reduceat over rows)
+        z = coef @ powers
         np.exp(z, out=z)
-        starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
-        out = np.zeros((C, N_GRID))
-        out[cell[starts]] = np.add.reduceat(z, starts, axis=0)
+        indptr = np.zeros(C + 1, dtype=np.intp)
+        np.cumsum(np.bincount(cell, minlength=C), out=indptr[1:])
+        rows_of = csr_matrix((np.ones(w.size), np.argsort(cell, kind="stable"), indptr), shape=(C, w.size))
+        out = rows_of @ z
     else:  # narrow kernels: chunks of rows in reused buffers (fresh [U, L] arrays would cost
         # more in new pages than in arithmetic), added into the cells' grids by flat index
         base, offsets = cell * N_GRID + k0, np.arange(L)
