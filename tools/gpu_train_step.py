@@ -435,7 +435,7 @@ def main() -> int:
     steps = 5 if args.quick else 10
     variants = [("reference", 0), ("fast", 0), ("fast-graph", 0)]
     if not args.quick:  # start a compile variant only if it can finish within the budget
-        variants += [("fast-compile-graph", args.budget - 100)]
+        variants += [("fast-compile-graph", args.budget - 100), ("fast-compile-lowmem-graph", args.budget - 70)]
     variants += [("fast-recompute-graph", args.budget - 15)]
     rows: list[dict] = []
     result["train_step"] = {"rows": rows}

@@ -16,7 +16,9 @@ backward and a ``capturable`` AdamW step — captured once as one CUDA graph and
 inputs; the warm-up runs on a side stream first, autocast without its weight cache). For the
 graph variants the peak covers warm-up and capture as well (a replay allocates nothing).
 ``fast-recompute`` / ``fast-recompute-graph``: the fast model with ``recompute=True`` (the
-extractor layers' activations recomputed in the backward pass: less memory).
+extractor layers' activations recomputed in the backward pass: less memory);
+``fast-compile-lowmem-graph``: ``fast-compile-graph`` with the compiler told to keep only
+:data:`LOWMEM_BUDGET` of the activations (it chooses what to recompute).
 
 Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes, bf16):
 389–401 ms per step, 12.3 GiB peak; target for the fast model on one H100/H200: ≤ 40 ms, ≤ 8 GiB.
@@ -39,7 +41,12 @@ from vist.bench.common import BenchTable, device_name
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
 VARIANTS = ("reference", "fast", "fast-compile", "fast-graph", "fast-compile-graph", "fast-recompute",
-            "fast-recompute-graph")
+            "fast-recompute-graph", "fast-compile-lowmem-graph")
+LOWMEM_BUDGET = 0.5
+"""``torch._functorch.config.activation_memory_budget`` of the ``lowmem`` variants: the compiler
+keeps this fraction of the activations and recomputes the rest in the backward pass, chosen by
+its min-cut partitioner (the hand-written ``recompute`` uses a checkpoint that the compiler does
+not trace)."""
 REFERENCE_NOTE = ("Reference (SPEC §7): the authors' module at the paper's shapes on one H200, bf16: "
                   "389-401 ms/step, 12.3 GiB peak. Target on one H100/H200: <= 40 ms, <= 8 GiB.")
 
@@ -189,6 +196,8 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         steps: int | None = None, warmup: int | None = None, threads: int | None = None,
         variants: str = "reference,fast", no_bf16: bool = False) -> BenchTable:
     """Time the training step of each variant; returns a :class:`~vist.bench.common.BenchTable`."""
+    import torch._functorch.config as functorch_config
+
     from vist.model import ViST, ViSTConfig
 
     if threads:
@@ -225,10 +234,12 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
             torch.manual_seed(1)  # the same dropout masks for every variant on CPUs
             graph = name.endswith("-graph")
             _reset_peak(dev)
-            model = build(name, reference)
-            step = make_step(model, inputs, bf16, graph=graph)
-            row.update({k: v for k, v in time_steps(step, dev, steps, warmup, reset_peak=not graph).items()
-                        if k in row})
+            budget = LOWMEM_BUDGET if "lowmem" in name else 1.0
+            with functorch_config.patch(activation_memory_budget=budget):  # read when compiling
+                model = build(name, reference)
+                step = make_step(model, inputs, bf16, graph=graph)
+                row.update({k: v for k, v in time_steps(step, dev, steps, warmup, reset_peak=not graph).items()
+                            if k in row})
             if name == "reference":
                 base_ms = row["ms_per_step"]
             if base_ms and row["ms_per_step"]:
