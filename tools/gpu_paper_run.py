@@ -7,8 +7,8 @@ Simulates the recordings, extracts DINOv2 ViT-L/14 features (untrained: no weigh
 fetched), trains Vi-ST with the paper preset (batch 16, 128 frames, 48 × 30 steps, AdamW,
 one-cycle, SWA, bf16) with the fast implementation, evaluates, and prints the summary and the
 wall-clock time of each part. With ``$OUT`` set, the stored run (run.json, predictions.npz,
-model.pt) is copied to ``$OUT/<run_id>/`` so it can be committed under ``runs/`` with its
-provenance.
+and with ``--keep-model`` model.pt) is copied to ``$OUT/<run_id>/`` so it can be committed under
+``benchmarks/`` with its provenance.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=None, help="override (default: the preset's 30)")
     p.add_argument("--reference", action="store_true", help="train the reference nn.Conv3d model")
     p.add_argument("--device", default="cuda")
+    p.add_argument("--keep-model", action="store_true", help="also copy model.pt to $OUT")
     a = p.parse_args()
     os.environ.setdefault("VIST_CACHE_DIR", tempfile.mkdtemp(prefix="vist-cache-"))
     root = Path(tempfile.mkdtemp(prefix="vist-runs-"))
@@ -53,7 +54,8 @@ def main() -> int:
     if out:
         dest = Path(out) / run.record["run_id"]
         dest.mkdir(parents=True, exist_ok=True)
-        for name in ("run.json", "predictions.npz", "model.pt"):
+        # the device tool returns at most 8 files: the weights only when asked for
+        for name in ("run.json", "predictions.npz", *(("model.pt",) if a.keep_model else ())):
             shutil.copy(run.path / name, dest / name)
         print(f"copied to {dest}")
     return 0
