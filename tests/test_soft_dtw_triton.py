@@ -89,12 +89,15 @@ SCRIPT = textwrap.dedent(r'''
     ts.USE_GATHER = True
     # other tile-kernel settings (wider feature chunks, more warps, pipelined feature loops):
     # the same function (tools/gpu_kernels.py times them)
-    default = ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES
-    for temp, warps, stages in [(16, None, None), (32, 2, 2)]:
-        ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES = temp, warps, stages
-        compare(f"windows (8, 4) temp={temp} warps={warps} stages={stages}",
+    default = ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH
+    for temp, warps, stages, prefetch in [(16, None, None, False), (32, 2, 2, False), (64, None, None, True)]:
+        ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH = temp, warps, stages, prefetch
+        compare(f"windows (8, 4) temp={temp} warps={warps} stages={stages} prefetch={prefetch}",
                 lambda a, b, be: windowed_divergence(a, b, (8, 4), backend=be), pred, target)
-    ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES = default
+    ts.TILE_PREFETCH = True   # also the plain tile path (unequal lengths, one pair)
+    compare("tile 3x5x9x3 prefetch", lambda a, b, be: soft_dtw(a, b, 0.1, False, backend=be),
+            torch.randn(3, 5, 3, generator=g), torch.randn(3, 9, 3, generator=g))
+    ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH = default
     # small gamma: stable, and still the right gradient (float32: looser tolerance below)
     x = torch.randn(2, 6, 3, generator=g)
     compare("gamma=0.001 tile", lambda a, b, be: soft_dtw(a, b, 0.001, True, backend=be), x, x.flip(1))
@@ -116,7 +119,7 @@ def test_triton_kernels_under_interpreter():
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     errors = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(errors) == 18, sorted(errors)
+    assert len(errors) == 20, sorted(errors)
     for case, (ev, egx, egy) in errors.items():
         tol_v, tol_g = (1e-4, 1e-2) if "gamma=0.001" in case else (1e-5, 1e-4)
         assert ev <= tol_v, (case, ev)

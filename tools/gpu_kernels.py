@@ -47,9 +47,10 @@ from vist.kernels import soft_dtw, windowed_divergence  # noqa: E402
 
 T0 = time.time()
 # tile-kernel settings tried on the Vi-ST term: (values per thread of the feature temporaries,
-# warps (None: the default), pipelining stages of the feature loops (None: Triton's default))
-TILE_CONFIGS = [(64, None, None), (16, None, None), (32, None, None), (128, None, None), (64, 2, None),
-                (64, None, 2)]
+# warps (None: the default), pipelining stages of the feature loops (None: Triton's default),
+# costs/Q of the next diagonal loaded a step ahead)
+TILE_CONFIGS = [(64, None, None, False), (64, None, None, True), (16, None, None, False), (32, None, None, False),
+                (32, None, None, True), (128, None, None, False), (64, 2, None, False)]
 SWEEP_DEADLINE_S = 110
 FAILED: list[str] = []
 
@@ -275,18 +276,18 @@ def main() -> int:
         """The tile kernel's settings (feature chunk via values per thread, warps, pipelining
         stages) on the Vi-ST term: same results as the default (checked), graph times."""
         fn = lambda p, q: windowed_divergence(p, q, backend="triton")  # noqa: E731
-        default = (ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES)
+        default = (ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH)
         _, g0, out0, _ = graph_step(fn, pred, target)
         g0.replay()
         ref = [o.clone() for o in out0]
         a, b = pred.cuda(), target.cuda()
-        for temp, warps, stages in TILE_CONFIGS:
+        for temp, warps, stages, prefetch in TILE_CONFIGS:
             if time.time() - T0 > SWEEP_DEADLINE_S:
                 print("tile sweep: stopped at the time limit", flush=True)
                 break
-            ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES = temp, warps, stages
+            ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH = temp, warps, stages, prefetch
             bl, bd, nw = ts._tile_config(12, 90)
-            name = f"tile temp={temp} warps={nw} stages={stages} (BD={bd})"
+            name = f"tile temp={temp} warps={nw} stages={stages} prefetch={prefetch} (BD={bd})"
             try:
                 _, gr, out, _ = graph_step(fn, pred, target)
                 gr.replay()
@@ -310,7 +311,7 @@ def main() -> int:
                     ms, 0.1)
             except Exception as err:  # noqa: BLE001
                 print(f"[ERROR] {name}: {type(err).__name__}: {str(err)[:300]}", flush=True)
-        ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES = default
+        ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH = default
     soft("tile kernel sweep", tile_sweep)
     save(table)
 

@@ -117,6 +117,11 @@ TILE_WARPS: int | None = None
 TILE_STAGES: int | None = None
 """Software-pipelining stages of the tile kernel's feature-chunk loops (``tl.range``; None: Triton's default)."""
 
+TILE_PREFETCH = False
+"""Load each diagonal's costs (and, in the reverse sweep, its ``Q``) one step ahead in the tile
+kernel's sweeps, so that their latency overlaps the previous step's softmin (same results; not
+yet timed on a GPU: ``tools/gpu_kernels.py`` sweeps it)."""
+
 USE_GATHER = True
 """Shift diagonals with ``tl.gather`` in the tile kernel (else a masked sum; same results).
 Switched off automatically, with a warning, if the gather variant fails to compile."""
@@ -155,7 +160,8 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
                  N, M, n_win, hop, split, N2, n_win2, hop2,
                  val_ptr, inv1, inv2, gxs_ptr, gys_ptr, LA, LB, scr_ptr, k2, g_ln2,
                  NP: tl.constexpr, BL: tl.constexpr, BD: tl.constexpr,
-                 NEED_GRAD: tl.constexpr, GATHER: tl.constexpr, STAGES: tl.constexpr):
+                 NEED_GRAD: tl.constexpr, GATHER: tl.constexpr, STAGES: tl.constexpr,
+                 PREFETCH: tl.constexpr):
     # --- which windows: item -> (batch b, window start); second window size for items >= split
     item = tl.program_id(0).to(tl.int64)
     second = item >= split
@@ -213,10 +219,15 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
     prev = tl.full([NP, BL], _INF, tl.float32)
     up_prev = prev
     val = tl.zeros([NP, BL], dtype=tl.float32)
+    c_next = tl.load(cbuf + row)            # PREFETCH: the next diagonal's costs, loaded a step ahead
     for s in range(0, n_diag):
         j = s - i
         valid = (i < La_p) & (j >= 0) & (j < Lb_p)
-        c = tl.load(cbuf + row + s * BL)    # slots of invalid cells hold garbage: masked below
+        if PREFETCH:  # slot s + 1 <= 2·BL − 1 stays inside this program's scratch
+            c = c_next
+            c_next = tl.load(cbuf + row + (s + 1) * BL)
+        else:
+            c = tl.load(cbuf + row + s * BL)    # slots of invalid cells hold garbage: masked below
         up = tl.where(i >= 1, _shift(prev, i, -1, BL, GATHER), _INF)
         sm = tl.where(s == 0, 0.0, _softmin(up, prev, up_prev, k2, g_ln2))
         r = tl.where(valid, c + sm, _INF)
@@ -240,12 +251,22 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
         q1 = e1
         e2u = e1
         q2u = e1
+        q_next = tl.load(rbuf + row + (n_diag - 1) * BL)
+        c_next = tl.load(cbuf + row + (n_diag - 1) * BL)
         for t in range(0, n_diag):
             s = n_diag - 1 - t
             j = s - i
             valid = (i < La_p) & (j >= 0) & (j < Lb_p)
-            q = tl.where(valid, tl.load(rbuf + row + s * BL), 0.0)
-            r = tl.where(valid, tl.load(cbuf + row + s * BL) + q, _INF)  # bitwise the forward's R
+            if PREFETCH:  # slot s − 1 is loaded before slot s is overwritten by E (same thread)
+                q_raw, c_raw = q_next, c_next
+                s_prev = tl.maximum(s - 1, 0)
+                q_next = tl.load(rbuf + row + s_prev * BL)
+                c_next = tl.load(cbuf + row + s_prev * BL)
+            else:
+                q_raw = tl.load(rbuf + row + s * BL)
+                c_raw = tl.load(cbuf + row + s * BL)
+            q = tl.where(valid, q_raw, 0.0)
+            r = tl.where(valid, c_raw + q, _INF)  # bitwise the forward's R
             e1u = _shift(e1, i, 1, BL, GATHER)
             q1u = _shift(q1, i, 1, BL, GATHER)
             v_dn = i + 1 < La_p
@@ -350,7 +371,8 @@ def _tile(x: torch.Tensor, y: torch.Tensor, *, N: int, M: int, n_win: int, hop: 
         gxs = gys = val
     args = (x, y, *x.stride(), *y.stride(), d, N, M, n_win, hop, split, N2, n_win2, hop2,
             val, inv1, inv2, gxs, gys, LA, LB, scr, math.log2(math.e) / gamma, gamma * math.log(2.0))
-    meta = dict(NP=np_, BL=bl, BD=bd, NEED_GRAD=need_grad, STAGES=TILE_STAGES, num_warps=warps)
+    meta = dict(NP=np_, BL=bl, BD=bd, NEED_GRAD=need_grad, STAGES=TILE_STAGES, PREFETCH=TILE_PREFETCH,
+                num_warps=warps)
     try:
         _tile_kernel[(n_items,)](*args, GATHER=USE_GATHER, **meta)
     except Exception as err:  # pragma: no cover - only where tl.gather does not compile
