@@ -27,12 +27,12 @@ def test_stored_sections_reads_bench_tables_and_gpu_script_json(tmp_path):
     assert heading.startswith("demo.json: CPU: test") and list(frame["ms"]) == [1.5]
     assert (note, nothing) == ("note: a note", None)
     gpu = tmp_path / "gpu.json"
-    gpu.write_text('{"device": "NVIDIA H200", "torch": "2.11", "step": {"rows": [{"ms": 2.0}]}, '
+    gpu.write_text('{"provenance_note": "code of commit abc", "device": "NVIDIA H200", "torch": "2.11", "step": {"rows": [{"ms": 2.0}]}, '
                    '"check": {"pass": true}, "profile": {"steps": 3, "table": "Name  Self CUDA"}, "total_s": 3}')
     sections = stored_sections(gpu)
-    assert [h for h, _ in sections] == ["gpu.json: NVIDIA H200 — torch 2.11", "[step]", "[check]",
-                                        "[profile]\nName  Self CUDA"]
-    assert list(sections[1][1]["ms"]) == [2.0] and sections[3][1] is None
+    assert [h for h, _ in sections] == ["gpu.json: NVIDIA H200 — torch 2.11", "note: code of commit abc", "[step]",
+                                        "[check]", "[profile]\nName  Self CUDA"]
+    assert list(sections[2][1]["ms"]) == [2.0] and sections[4][1] is None
 
 
 def test_authors_sdkl_variant_runs_and_differs_from_spec():

@@ -179,7 +179,9 @@ def stored_sections(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = [
         (f"{path.name}: {data.get('device', 'device not recorded')} — torch {data.get('torch', '?')}", None)]
     for key, value in data.items():
-        if isinstance(value, dict) and "rows" in value:
+        if key == "provenance_note" and isinstance(value, str):  # added when a result was saved
+            out.append((f"note: {value}", None))
+        elif isinstance(value, dict) and "rows" in value:
             out.append((f"[{key}]", pd.DataFrame(value["rows"])))
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             out.append((f"[{key}]", pd.DataFrame(value)))
