@@ -219,7 +219,8 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
     prev = tl.full([NP, BL], _INF, tl.float32)
     up_prev = prev
     val = tl.zeros([NP, BL], dtype=tl.float32)
-    c_next = tl.load(cbuf + row)            # PREFETCH: the next diagonal's costs, loaded a step ahead
+    if PREFETCH:  # the next diagonal's costs, loaded a step ahead
+        c_next = tl.load(cbuf + row)
     for s in range(0, n_diag):
         j = s - i
         valid = (i < La_p) & (j >= 0) & (j < Lb_p)
@@ -251,8 +252,9 @@ def _tile_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D,
         q1 = e1
         e2u = e1
         q2u = e1
-        q_next = tl.load(rbuf + row + (n_diag - 1) * BL)
-        c_next = tl.load(cbuf + row + (n_diag - 1) * BL)
+        if PREFETCH:
+            q_next = tl.load(rbuf + row + (n_diag - 1) * BL)
+            c_next = tl.load(cbuf + row + (n_diag - 1) * BL)
         for t in range(0, n_diag):
             s = n_diag - 1 - t
             j = s - i
