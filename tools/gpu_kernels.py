@@ -99,6 +99,13 @@ def check(name: str, fn, x: torch.Tensor, y: torch.Tensor, tol_v=1e-5, tol_g=1e-
     soft(name, body)
 
 
+def vist_tile_launch(ts, a: torch.Tensor, b: torch.Tensor):
+    """The tile kernel alone on the Vi-ST windows of ``[16, 128, 90]`` (6 + 12 frames: 41 + 20
+    windows per item), values and gradients; ``ts`` is :mod:`vist.kernels.triton_sdtw`."""
+    return ts._tile(a, b, N=6, M=6, n_win=41, hop=3, split=16 * 41, N2=12, n_win2=20, hop2=6,
+                    n_items=16 * 61, pairs=3, inv1=1.0, inv2=1.0, gamma=0.1, need_grad=True)
+
+
 def graph_step(fn, a: torch.Tensor, b: torch.Tensor):
     """(eager step, captured graph, the graph's outputs, static inputs) of forward + backward
     (gradient for ``a`` only, as in training) with static inputs ``a``, ``b``."""
@@ -249,9 +256,7 @@ def main() -> int:
             ts.USE_GATHER = gather
 
             def fwd():
-                return ts._tile(a, b, N=6, M=6, n_win=41, hop=3, split=16 * 41, N2=12, n_win2=20,
-                                hop2=6, n_items=16 * 61, pairs=3, inv1=1.0, inv2=1.0, gamma=0.1,
-                                need_grad=True)
+                return vist_tile_launch(ts, a, b)
             for _ in range(3):
                 fwd()
             torch.cuda.synchronize()
@@ -295,9 +300,7 @@ def main() -> int:
                 ms = graph_ms(gr)
 
                 def fwd():
-                    return ts._tile(a, b, N=6, M=6, n_win=41, hop=3, split=16 * 41, N2=12, n_win2=20,
-                                    hop2=6, n_items=16 * 61, pairs=3, inv1=1.0, inv2=1.0, gamma=0.1,
-                                    need_grad=True)
+                    return vist_tile_launch(ts, a, b)
                 fwd()
                 torch.cuda.synchronize()
                 gk = torch.cuda.CUDAGraph()
