@@ -194,3 +194,20 @@ def test_sdkl_works_in_a_forked_child():
             break
     os.waitpid(pid, 0) if got else os.kill(pid, 9)
     assert got == b"1"
+
+
+def test_sdkl_long_peaks_few_cells_match_scipy():
+    """Whole-frame widths spanning more keys than a dense count should hold are deduplicated by
+    sorting instead (the other branch of the KDE's width counting): same scores as scipy."""
+    from vist.metrics import sdkl
+
+    T = 80_000
+    target, pred = np.zeros((T, 1)), np.zeros((T, 1))
+    for trace, islands in ((target, [(10, 66_000), (70_000, 3_000), (75_000, 40)]),
+                           (pred, [(5, 65_000), (69_000, 3_500), (76_000, 90)])):
+        for start, width in islands:
+            trace[start:start + width, 0] = np.sin(np.linspace(0, np.pi, width + 2)[1:-1])
+    w, _ = peak_durations(target)
+    assert 1 * (int(w.max()) + 1) > 16 * w.size + (1 << 16)  # the sorting branch is the one taken
+    assert sdkl.sd_kl(pred, target)[0] < sdkl.MAX_SCORE
+    np.testing.assert_allclose(sd_kl(pred, target), sd_kl_reference(pred, target), rtol=1e-6, atol=1e-9)
