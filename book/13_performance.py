@@ -220,5 +220,5 @@ pd.DataFrame([{"variant": r["impl"], "ms/step": round(r["ms_per_step"], 1),
                "peak GiB": round(r["peak_mib"] / 1024, 2),
                "≤ 40 ms/step": r["ms_per_step"] <= 40, "≤ 8 GiB": r["peak_mib"] / 1024 <= 8}
               for r in gpu_step["train_step"]["rows"] if r.get("ms_per_step")]
-             ).assign(device=gpu_step["device"])
+             ).assign(device=gpu_step["device"], inputs="random features, RF maps, targets (no recording, no prior)")
 
