@@ -259,7 +259,7 @@ noise.describe().loc[["mean", "50%", "min", "max"]].T.style.format("{:.3f}")
 # a trace has its bases at those zeros, so scipy's prominence search (which walks to the cell's
 # edge from every peak at β) is needed for a few peaks only; the kernel density estimates are
 # one array expression with one kernel per distinct duration, evaluated only near its centre;
-# target and prediction run on two threads. The benchmark has two predictions: the simulator's
+# with many peaks, each half of the cells runs on its own thread. The benchmark has two predictions: the simulator's
 # noise-free rates, which are zero most of the time like the recordings, and a model-like
 # prediction with a baseline and noise, where nearly every frame belongs to some peak (the hard
 # case for any implementation). The saved tables:

@@ -211,3 +211,21 @@ def test_sdkl_long_peaks_few_cells_match_scipy():
     assert 1 * (int(w.max()) + 1) > 16 * w.size + (1 << 16)  # the sorting branch is the one taken
     assert sdkl.sd_kl(pred, target)[0] < sdkl.MAX_SCORE
     np.testing.assert_allclose(sd_kl(pred, target), sd_kl_reference(pred, target), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("cells", [1, 2, 7])
+def test_sdkl_threaded_halves_equal_one_pass(monkeypatch, cells):
+    """With many peaks sd_kl scores each half of the cells on its own thread (forced here by a
+    zero threshold): the scores are those of the single pass and of scipy."""
+    from vist.metrics import sdkl
+
+    rng = np.random.default_rng(13)
+    t, p = random_traces(rng, 300, cells), random_traces(rng, 300, cells)
+    t[-1, :], p[0, :] = 1.0, 1.0   # high samples at the cells' edges, next to the split
+    one_pass = sd_kl(p, t)
+    monkeypatch.setattr(sdkl, "THREADED_PEAKS", 0)
+    halves = sd_kl(p, t)
+    np.testing.assert_allclose(halves, one_pass, rtol=1e-9, atol=1e-12)
+    ref = [spec_sdkl_one_cell(p[:, c], t[:, c]) for c in range(cells)]
+    np.testing.assert_allclose(halves, ref, rtol=1e-6, atol=1e-9)
+    assert sd_kl(p, p)[0] == 0.0

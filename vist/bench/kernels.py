@@ -199,7 +199,7 @@ def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
         "the Vi-ST term and 2.3 s for [90,800,1]; authors' SD-KL 126-140 ms (CPU). Targets on "
         "H100/H200: Vi-ST term <= 0.1 ms, [90,800,1] <= 5 ms; on CPUs: not slower than tslearn, "
         "SD-KL >= 20x faster than the authors' per-cell code.",
-        f"vist sd_kl runs its target and prediction passes on two threads when the machine has "
+        f"vist sd_kl scores each half of the cells on its own thread, when there are >= 20,000 peaks and the machine has "
         f"more than one core (this one: {os.cpu_count()}).",
     ]
     if ts is None and not no_tslearn:

@@ -23,8 +23,9 @@ Most peaks never reach scipy's prominence search: the only peak of a run of non-
 its bases at the zeros around it (see :func:`peak_durations`). The KDEs of all cells are
 evaluated in one array expression, one kernel per distinct duration and only on the grid points
 within 8 bandwidths of its centre (the rest lie below 1e-27 of its peak, under the 1e-10 floor's
-last bit). The target and prediction passes run on two threads when there are two cores. :func:`sd_kl_reference` is the direct
-per-cell transcription, kept for tests and the benchmark.
+last bit). With many peaks (a noisy model output), each half of the cells runs on its own
+thread when there are two cores.
+:func:`sd_kl_reference` is the direct per-cell transcription, kept for tests and the benchmark.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ EPS = 1e-10
 _POWERS = np.arange(N_GRID, dtype=float) ** np.arange(3)[:, None]   # [3, N_GRID]: 1, k, k²
 _CHUNK = 1 << 16   # elements per chunk of the kernel evaluations (512 KiB in float64)
 BAND = 8.0   # kernel half-width evaluated, in bandwidths (√2 σ): exp(-64) ≈ 1.6e-28
+THREADED_PEAKS = 20_000   # peaks (target + prediction) from which sd_kl splits the cells over two threads
 
 
 def _pair(pred, target) -> tuple[np.ndarray, np.ndarray]:
@@ -92,14 +94,28 @@ def peak_durations(traces, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
 
 def _durations(x: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`peak_durations` of an already checked ``[T, cells]`` float array."""
+    full = _laid_out(x, beta)
+    return _widths(full, _peaks(full, x.shape[0]), x.shape[0], beta)
+
+
+def _laid_out(x: np.ndarray, beta: float) -> np.ndarray:
+    """``[T, cells]`` → the clipped cells laid end to end, each followed by a separator (β + 1): ``[cells·(T + 1)]``."""
     T, C = x.shape
     rows = np.empty((C, T + 1))
-    rows[:, :T] = np.clip(x, 0.0, beta).T
+    np.clip(x.T, 0.0, beta, out=rows[:, :T])
     rows[:, T] = beta + 1.0                   # separator: higher than any clipped sample
-    full = rows.ravel()
+    return rows.ravel()
+
+
+def _peaks(full: np.ndarray, T: int) -> np.ndarray:
+    """Positions in ``full`` (:func:`_laid_out`) of every cell's peaks (``find_peaks``, height ≥ 0), sorted."""
+    peaks, _ = find_peaks(full[:-1], height=0)
+    return peaks[peaks % (T + 1) != T]
+
+
+def _widths(full: np.ndarray, peaks: np.ndarray, T: int, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(widths [P], cell [P])`` at the base of the ``peaks`` of ``full`` (see :func:`peak_durations`)."""
     flat = full[:-1]
-    peaks, _ = find_peaks(flat, height=0)
-    peaks = peaks[peaks % (T + 1) != T]
     if peaks.size == 0:
         return np.zeros(0), np.zeros(0, dtype=np.intp)
     # islands: maximal runs of samples in (0, β]; [start, end) in `full`, whose last sample is
@@ -137,8 +153,8 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
 
     ``w``/``cell``: flat widths sorted by cell; ``n``/``ss``: each cell's count and sum of
     squared deviations; ``keep``: boolean ``[cells]``; cell ``c``'s grid is
-    ``lo[c] + step[c] · k``, ``k = 0 … N_GRID-1``. Returns ``[cells, N_GRID]`` (rows of dropped
-    cells are zero).
+    ``lo[c] + step[c] · k``, ``k = 0 … N_GRID-1``. Returns ``[cells, N_GRID]`` (the rows of dropped
+    cells are uniform, for the caller to drop).
     """
     C = keep.shape[0]
     var1 = ss / np.maximum(n - 1, 1)
@@ -158,9 +174,10 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
         count = count[key]
     else:
         key, count = np.unique(keys, return_counts=True)
-    w = np.r_[(key % span).astype(float), w[~whole]]
-    cell = np.r_[key // span, cell[~whole]]
-    count = np.r_[count, np.ones(w.size - key.size, dtype=np.int64)]
+    frac = ~whole
+    w = np.concatenate([(key % span).astype(float), w[frac]])
+    cell = np.concatenate([key // span, cell[frac]])
+    count = np.concatenate([count, np.ones(w.size - key.size, dtype=np.int64)])
     # count · exp(-(grid_k - w)² / (2σ²)) = exp(log(count) - (a + v·k)²), grid_k = lo + step·k.
     # A kernel is below exp(-64) of its peak (far below the 1e-10 floor added next) more than
     # BAND bandwidths from its centre: each distinct width needs only the L grid points around
@@ -194,9 +211,10 @@ def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray
             np.add(base[r0:r0 + rows, None], offsets, out=aa)
             out += np.bincount(aa.ravel(), weights=zz.ravel(), minlength=C * N_GRID)
         out = out.reshape(C, N_GRID)
-    out[keep] /= (n * bw * np.sqrt(np.pi))[keep][:, None]
-    out[keep] += EPS
-    out[keep] /= out[keep].sum(1, keepdims=True)
+    # whole rows, kept or not (boolean-indexed updates would copy three times)
+    out *= np.where(keep, 1.0 / (np.maximum(n, 1) * bw * np.sqrt(np.pi)), 0.0)[:, None]
+    out += EPS
+    out /= out.sum(1, keepdims=True)
     return out
 
 
@@ -233,11 +251,36 @@ def sd_kl(pred, target, alpha: float = 0.3, beta: float = 1.0) -> np.ndarray:
     """
     _check_params(alpha, beta)
     p, t = _pair(pred, target)
-    C = t.shape[1]
-    # one pass per side, the two on two threads where there are cores (scipy's peak loops and
-    # numpy's array loops release the GIL); two passes also put a cell's target and prediction
-    # at the same offsets, so that equal traces give bit-equal durations
-    (wt, ct), (wp, cp) = _on_both(lambda x: _durations(x, beta), t, p)
+    T, C = t.shape
+    # one layout per side (a cell's target and prediction lie at the same offsets, so that equal
+    # traces give bit-equal durations), the two sides on two threads where there are cores
+
+    def lay_out(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        full = _laid_out(x, beta)
+        return full, _peaks(full, T)
+
+    (ft, kt), (fp, kp) = _on_both(lay_out, t, p)
+
+    def score(cells: slice) -> np.ndarray:
+        lo, hi = cells.start * (T + 1), cells.stop * (T + 1)
+
+        def part(full: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            peaks = peaks[np.searchsorted(peaks, lo):np.searchsorted(peaks, hi)] - lo
+            return _widths(full[lo:hi], peaks, T, beta)
+
+        return _score(*part(ft, kt), *part(fp, kp), cells.stop - cells.start, alpha)
+
+    if C < 2 or kt.size + kp.size < THREADED_PEAKS:
+        return score(slice(0, C))
+    # cells are independent: each half of them on its own thread where there are two cores.
+    # scipy's peak loops and numpy's large array operations release the GIL; with few peaks the
+    # work is many small numpy calls that hold it, and two threads only take turns
+    half = (C + 1) // 2
+    return np.concatenate(_on_both(score, slice(0, half), slice(half, C)))
+
+
+def _score(wt: np.ndarray, ct: np.ndarray, wp: np.ndarray, cp: np.ndarray, C: int, alpha: float) -> np.ndarray:
+    """SD-KL ``[C]`` from the durations ``w`` and cells ``c`` of target (``t``) and prediction (``p``)."""
     # target cells are 0…C-1, predicted cells C…2C-1
     w, c = np.r_[wt, wp], np.r_[ct, cp + C]
     n = np.bincount(c, minlength=2 * C)
@@ -256,8 +299,8 @@ def sd_kl(pred, target, alpha: float = 0.3, beta: float = 1.0) -> np.ndarray:
     lo = np.where(keep, np.minimum(lo[:C], lo[C:]) - 3 * s, 0.0)
     hi = np.where(keep, np.maximum(hi[:C], hi[C:]) + 3 * s, 1.0)
     step = (hi - lo) / (N_GRID - 1)
-    P, Ph = _on_both(lambda side: _kde_on_grids(*side, keep, lo, step, alpha)[keep],
-                     (wt, ct, n[:C], ss[:C]), (wp, cp, n[C:], ss[C:]))
+    P = _kde_on_grids(wt, ct, n[:C], ss[:C], keep, lo, step, alpha)[keep]
+    Ph = _kde_on_grids(wp, cp, n[C:], ss[C:], keep, lo, step, alpha)[keep]
     kl = np.full(C, MAX_SCORE)
     kl[keep] = np.sum(Ph * np.log(Ph / P), axis=1)
     return np.clip(kl, 0.0, MAX_SCORE)
