@@ -3,6 +3,9 @@
 A chapter ends with ``publish(table, "name")``: it returns the table for display and, when the
 environment variable ``VIST_REPORT_DIR`` is set (as ``python -m vist.sweep`` does for each
 execution), also writes it there as ``name.json``.
+
+The book's look — :func:`book_style`, ``show(fig, caption)``, ``table(df, caption)`` and the caption
+line :func:`source` — lives in :mod:`vist.plots.style` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from vist.cache import atomic_path
+from vist.plots.style import book_style, figure_html, show, source, table
+
+__all__ = ["REPORT_ENV", "book_style", "figure_html", "publish", "read", "show", "source", "table"]
 
 REPORT_ENV = "VIST_REPORT_DIR"
 
@@ -28,17 +34,6 @@ def publish(table: Any, name: str) -> Any:
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(rows, indent=1, default=str))
     return table
-
-
-def book_style(quiet: bool = True) -> None:
-    """The book's figure style (80 dpi inline); ``quiet`` hides library ``UserWarning``s in the output."""
-    import warnings
-
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["figure.dpi"] = 80
-    if quiet:
-        warnings.filterwarnings("ignore", category=UserWarning)
 
 
 def read(folder: str | os.PathLike[str], name: str) -> list[dict[str, Any]]:
