@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from tqdm.std import TqdmWarning
 
 COLUMN_INCHES = 7.2
 """Width of the book's text column at ``DPI`` (inches); wider figures are narrowed to it."""
@@ -37,6 +38,9 @@ KNOWN_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
     # matplotlib, when a figure is too crowded for tight_layout: the figure is still drawn.
     (r"Tight layout not applied", UserWarning),
     (r"The figure layout has changed to tight", UserWarning),
+    # tqdm.autonotebook, imported by huggingface_hub (which timm imports) inside a kernel without
+    # ipywidgets; the book's own bars are plain text (vist.progress) and TQDM_DISABLE hides them.
+    (r"IProgress not found", TqdmWarning),
 )
 """``(message regex, category)`` of the warnings the book does not show: each is harmless here."""
 

@@ -27,6 +27,7 @@ from torch import nn
 from vist.cache import digest
 from vist.prior.frames import check_frames, imagenet_input, resolve_device
 from vist.prior.store import cached
+from vist.progress import progress
 
 BACKBONES: dict[str, tuple[str, int, int]] = {
     "vit_small_patch14_dinov2": ("ViT-S/14", 384, 12),
@@ -232,8 +233,6 @@ class ViTPrior:
         On CUDA the copy of batch i to (pinned) host memory runs on a side stream while batch
         i + 1 computes. Yielded tensors are reused two batches later: consumers copy them at once.
         """
-        from tqdm import tqdm
-
         n = frames.shape[0]
         show = self.progress if self.progress is not None else n > 4 * self.batch_size
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16,
@@ -242,8 +241,8 @@ class ViTPrior:
         copy_stream = torch.cuda.Stream(self.device) if cuda else None
         buffers: list[dict[int, torch.Tensor]] = []
         pending = None
-        for i, s in enumerate(tqdm(range(0, n, self.batch_size), disable=not show, unit="batch",
-                                   desc=f"{self.short_name} L{self.layer}", mininterval=30.0)):
+        for i, s in enumerate(progress(range(0, n, self.batch_size), show=show, unit="batch",
+                                       desc=f"{self.short_name} L{self.layer}", mininterval=30.0)):
             sl = slice(s, min(s + self.batch_size, n))
             x = imagenet_input(frames[sl], self.img_size, self.device)
             with torch.inference_mode(), autocast:

@@ -22,6 +22,7 @@ from torch import nn
 from vist.cache import atomic_path
 from vist.data import WindowSampler
 from vist.losses import ViSTLoss
+from vist.progress import progress as progress_bar
 from vist.train.inputs import Prepared
 from vist.train.schedule import one_cycle_lr
 from vist.train.settings import TrainSettings
@@ -122,8 +123,6 @@ def fit(model: nn.Module, data: Prepared, settings: TrainSettings, loss_name: st
     Raises:
         TrainingDiverged: a non-finite loss; the checkpoint of the last good epoch stays on disk.
     """
-    from tqdm import tqdm  # plain text bars: no ipywidgets needed in notebooks
-
     device = torch.device(device)
     model = model.to(device)
     data = on_device(data, device, settings.bf16)
@@ -152,8 +151,8 @@ def fit(model: nn.Module, data: Prepared, settings: TrainSettings, loss_name: st
     warmup = settings.warmup_epochs * settings.batches_per_epoch
     step_times: list[float] = []
     t_start = time.perf_counter()
-    bar = tqdm(total=steps_total, initial=start_epoch * settings.batches_per_epoch, disable=not progress,
-               desc="training", unit="step", mininterval=2.0)
+    bar = progress_bar(total=steps_total, initial=start_epoch * settings.batches_per_epoch, show=progress,
+                       desc="training", unit="step", mininterval=2.0)
     for epoch in range(start_epoch, settings.epochs):
         model.train()
         losses = []
