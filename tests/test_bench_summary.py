@@ -1,0 +1,54 @@
+"""The book's short speed tables read CPU (median_ms) and GPU (ms, several timings) files alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vist.bench.common import BenchTable
+from vist.bench.summary import speed_table
+
+
+def _save(tmp_path, name, rows, device):
+    return BenchTable("kernels", device, rows, date="2026-01-02T03:04:05+00:00", commit="abc1234").save(
+        tmp_path / name)
+
+
+def test_cpu_rows_and_speed_up_against_vist(tmp_path):
+    rows = [{"what": "SD-KL per cell (CPU)", "shape": "[1600,90]", "impl": "vist sd_kl", "median_ms": 4.0},
+            {"what": "SD-KL per cell (CPU)", "shape": "[1600,90]", "impl": "per-cell scipy, SPEC §5",
+             "median_ms": 48.0},
+            {"what": "soft-DTW value", "shape": "[90,800,1]", "impl": "vist (torch)", "median_ms": 1.0}]
+    t = speed_table(_save(tmp_path, "kernels_cpu.json", rows, "CPU: 2 cores"), "sd-kl")
+    assert list(t.frame["measurement"]) == ["SD-KL per cell", "SD-KL per cell"]
+    assert list(t.frame["implementation"]) == ["vist sd_kl", "per-cell scipy"]
+    assert list(t.frame["time (ms)"]) == [4.0, 48.0]
+    assert np.isnan(t.frame["× slower than vist"][0]) and t.frame["× slower than vist"][1] == 12.0
+    assert t.caption == "kernels_cpu.json: CPU: 2 cores, 2026-01-02, commit abc1234"
+    assert t.frame.shape[1] <= 8
+
+
+def test_gpu_file_uses_ms_keeps_the_graph_replay_and_leaves_sweeps_out(tmp_path):
+    rows = [{"what": "Vi-ST soft-DTW term", "shape": "[16,128,90]", "impl": "vist (triton)",
+             "how": "eager, synced, median", "ms": 0.66},
+            {"what": "Vi-ST soft-DTW term", "shape": "[16,128,90]", "impl": "vist (triton)",
+             "how": "CUDA graph replay of fwd+bwd, mean", "ms": 0.14},
+            {"what": "Vi-ST term sweep: fwd+bwd graph replay", "shape": "[16,128,90]", "impl": "tile 16",
+             "how": "CUDA graph replay, mean", "ms": 0.2},
+            {"what": "tile kernel alone (soft-DTW)", "shape": "[16,128,90]", "impl": "vist",
+             "how": "kernel only", "ms": 0.1}]
+    t = speed_table(_save(tmp_path, "kernels_gpu.json", rows, "GPU: H100"), "soft-DTW term")
+    assert len(t.frame) == 1
+    assert t.frame["time (ms)"][0] == 0.14 and t.frame["timed as"][0].startswith("CUDA graph")
+    assert not t.frame["time (ms)"].isna().any()
+
+
+def test_no_matching_rows_or_no_time_column_is_a_clear_error(tmp_path):
+    path = _save(tmp_path, "k.json", [{"what": "soft-DTW", "shape": "[1]", "impl": "vist", "median_ms": 1.0}],
+                 "CPU")
+    with pytest.raises(ValueError, match="contains 'SD-KL'.*soft-DTW"):
+        speed_table(path, "SD-KL")
+    path = _save(tmp_path, "k2.json", [{"what": "soft-DTW", "shape": "[1]", "impl": "vist", "seconds": 1.0}],
+                 "CPU")
+    with pytest.raises(ValueError, match="median_ms or ms"):
+        speed_table(path, "soft-DTW")
