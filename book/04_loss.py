@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # The loss: RMSE, a rectifier, and soft-DTW
+# # 4. The loss: RMSE, a rectifier, and soft-DTW
 #
 # Vi-ST is trained with
 #
@@ -44,27 +44,27 @@ weights = None
 clip_start = 300   # first frame of the example clip
 example_cell = None  # None: the most active cell
 
-# %%
-import json
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
 import vist.data
-from vist.bench.common import BenchTable
+from vist.bench.summary import speed_table
 from vist.kernels import soft_dtw, vist_windows, windowed_divergence
 from vist.kernels.reference import legacy_tslearn_soft_dtw, soft_dtw_bruteforce
 from vist.kernels.soft_dtw import soft_alignment, sq_euclidean_cost
 from vist.losses import ABLATIONS, ViSTLoss
+from vist.report import book_style, show, source, table
 
 torch.manual_seed(seed)
 rec = vist.data.load(data, movie=train_movie, seed=seed)
-source = vist.data.describe(rec)
-plt.rcParams["figure.dpi"] = 80
-print(source, "| spikes", rec.spikes.shape, "| rates", rec.rates.shape)
+book_style()
+label = source(rec, preset="no model trained")
 
 # %% [markdown]
 # ## The terms on one clip
@@ -90,8 +90,9 @@ for name, pred in [("noise-free rates", good), ("noise-free, 2 frames late", lat
     terms["L (weighted sum)"] = total = loss(pred, y).item()
     terms["soft-DTW share of L"] = loss.sdtw_weight * (terms["sdtw_6"] + terms["sdtw_12"]) / total
     rows[name] = terms
-pd.DataFrame(rows).T.style.format("{:.4g}").set_caption(
-    f"loss terms on frames {clip_start}–{clip_start + T} of {source}")
+terms = pd.DataFrame(rows).T.rename(columns=lambda c: c.replace("_", " ")).rename_axis("prediction").reset_index()
+table(terms, f"Loss terms on frames {clip_start}–{clip_start + T} (one 128-frame clip). {label}",
+      formats={c: "{:.4g}" for c in terms.columns[1:]})
 
 # %% [markdown]
 # Read the table column by column. Every term grows from the on-time to the late to the flat
@@ -119,16 +120,19 @@ pd.DataFrame(rows).T.style.format("{:.4g}").set_caption(
 cell = int(np.argmax(rec.rates.var(0))) if example_cell is None else int(example_cell)
 a, b = good[:, :24].double(), late[:, :24].double()
 C = sq_euclidean_cost(a, b)
-fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+fig, axes = plt.subplots(1, 4, figsize=(7.2, 2.6), sharey=True)
 axes[0].imshow(C[0], cmap="magma", origin="upper")
-axes[0].set(title="cost $C_{ij}=\\|a_i-b_j\\|^2$", xlabel="j (2 frames late)", ylabel="i (on time)")
+axes[0].set(title="cost $C_{ij}$", xlabel="j (late)", ylabel="i (on time)")
 for ax, gamma in zip(axes[1:], [1.0, 0.1, 0.01], strict=True):
     value, E = soft_alignment(C, gamma)
     ax.imshow(E[0], cmap="viridis", origin="upper", vmin=0, vmax=1)
     ax.plot(np.arange(24), np.arange(24), "w:", lw=0.8)
-    ax.set(title=f"soft alignment E, γ={gamma}\nvalue {value.item():.3g}", xlabel="j")
-fig.suptitle(f"{source}: 24 frames × {rec.n_cells} cells, noise-free rates vs 2 frames late", y=1.04)
-plt.show()
+    ax.set(title=f"E, γ={gamma}", xlabel="j (late)")
+    ax.grid(False)
+axes[0].grid(False)
+fig.tight_layout()
+show(fig, f"Cost matrix $C_{{ij}}=\\|a_i-b_j\\|^2$ and soft alignment E for three γ: 24 frames × {rec.n_cells} "
+          f"cells of noise-free rates (i) against the same 2 frames late (j); dotted: the diagonal. {label}")
 
 # %% [markdown]
 # With small γ the alignment concentrates on one path, two cells off the diagonal (the
@@ -143,15 +147,15 @@ gammas = np.logspace(-3, 1, 25)
 raw = [soft_dtw(a, b, g).item() for g in gammas]
 div = [soft_dtw(a, b, g, normalize=True).item() for g in gammas]
 self_div = [soft_dtw(a, a, g, normalize=True).item() for g in gammas]
-fig, ax = plt.subplots(figsize=(6, 3.5))
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.semilogx(gammas, raw, label="soft-DTW D(a, b)")
 ax.semilogx(gammas, div, label="divergence D(a,b) − ½(D(a,a)+D(b,b))")
 ax.semilogx(gammas, self_div, "--", label="divergence of a with itself")
 ax.axvline(0.1, color="gray", lw=0.8)
 ax.text(0.11, ax.get_ylim()[0], " γ = 0.1 (paper)", color="gray", va="bottom")
-ax.set(xlabel="γ", ylabel="value (spikes/bin)²", title=f"{source}: effect of γ (24-frame windows)")
-ax.legend(fontsize=8)
-plt.show()
+ax.set(xlabel="γ", ylabel="value (spikes/bin)²")
+ax.legend()
+show(fig, f"Soft-DTW value and divergence against γ (24-frame windows, noise-free rates vs 2 frames late). {label}")
 
 # %% [markdown]
 # ## The window scheme
@@ -166,17 +170,18 @@ plt.show()
 # We keep that behaviour (it is the paper's loss) and draw it here.
 
 # %%
-fig, ax = plt.subplots(figsize=(10, 2.2))
+fig, ax = plt.subplots(figsize=(7.2, 2.0))
 for row, (w, hop, n) in enumerate(vist_windows(T)):
     for k in range(n):
         ax.plot([k * hop, k * hop + w], [row + 0.15 * (k % 2)] * 2, lw=3,
                 color=f"C{row}", solid_capstyle="butt")
     ax.text(T + 1, row, f"w={w}, hop={hop}: {n} windows, last ends at {(n - 1) * hop + w}",
-            va="center", fontsize=8)
+            va="center")
 ax.axvline(T, color="k", lw=0.8)
-ax.set(xlim=(0, T + 50), yticks=[], xlabel="frame within the 128-frame clip",
-       title="Vi-ST soft-DTW windows (T = 128)")
-plt.show()
+ax.set(xlim=(0, T + 100), ylim=(-0.5, 1.7), yticks=[], xlabel="frame within the 128-frame clip")
+ax.grid(False)
+show(fig, "Vi-ST's soft-DTW windows on a 128-frame clip (alternate windows drawn slightly raised); "
+          "the window ending at frame 128 is never used.")
 
 # %% [markdown]
 # `windowed_divergence` computes both terms. On the CPU it copies the windows and runs the
@@ -193,8 +198,9 @@ explicit = []
 for w, hop, _n in vist_windows(T):
     vals = [soft_dtw(late[:, t:t + w], y[:, t:t + w], normalize=True) for t in range(0, T - w, hop)]
     explicit.append(torch.stack(vals).mean().item())
-pd.DataFrame({"windowed_divergence": s.tolist(), "explicit loop over windows": explicit},
-             index=[f"S_{w}" for w, _, _ in vist_windows(T)])
+table(pd.DataFrame({"term": [f"S_{w}" for w, _, _ in vist_windows(T)], "windowed_divergence": s.tolist(),
+                   "explicit loop over windows": explicit}),
+      f"Both soft-DTW terms of the 2-frames-late clip, computed two ways. {label}", precision=6)
 
 # %% [markdown]
 # ## tslearn ≤ 0.9.0 computed a different gradient
@@ -243,28 +249,29 @@ for normalize in (False, True):
     }
     if normalize:
         legacy_grad, true_grad = leg.grad_x[0], tg[0]
-pd.DataFrame(results).style.set_caption(
-    "Shifted sines (12 steps × 5 dims, delay 1 step), γ = 0.1: relative errors against brute force")
+table(pd.DataFrame(results).rename_axis("quantity").reset_index(),
+      "Shifted sines (synthetic, not retina data; 12 steps × 5 dims, delay 1 step), γ = 0.1: relative errors "
+      "against a float64 brute force", formats={"raw value": "{:.3g}", "divergence": "{:.3g}"})
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2), sharey=True)
 for ax, (title, g) in zip(axes, [("true gradient (brute force = vist)", true_grad),
                                  ("tslearn ≤ 0.9.0 gradient (reproduced)", legacy_grad)], strict=True):
     for k in range(5):
         ax.plot(steps, g[:, k], marker="o", ms=3, label=f"dim {k}")
     ax.axhline(0, color="gray", lw=0.5)
-    ax.set(title=title, xlabel="time step of the prediction")
+    ax.set(title=title, xlabel="time step")
 axes[0].set_ylabel("∂ divergence / ∂ prediction")
-axes[1].legend(fontsize=7)
-fig.suptitle("Synthetic shifted sines (not retina data): soft-DTW divergence gradient", y=1.03)
-plt.show()
+axes[1].legend(ncols=2)
+fig.tight_layout()
+show(fig, "Soft-DTW divergence gradient with respect to the prediction, per dimension: synthetic shifted "
+          "sines (not retina data), γ = 0.1.")
 
 # %% [markdown]
 # The reproduced gradient is wrong in the way the defect predicts: the alignment of the last
-# steps is that of the truncated sequences, and the last step receives a spurious pull. The
-# SPEC's reference measurement (*made by the project on tslearn 0.6.3, 0.8.0 and 0.9.0, on a
-# 12-step, 5-d shifted-sine example whose exact definition we do not have*) found **50 % value
-# and 70 % gradient error**. On our example (one-step delay) the reproduction gives the
+# steps is that of the truncated sequences, and the last step receives a spurious pull. A
+# reference measurement on tslearn 0.6.3, 0.8.0 and 0.9.0 (on a 12-step, 5-d shifted-sine
+# example whose exact definition we do not have) found **50 % value and 70 % gradient error**. On our example (one-step delay) the reproduction gives the
 # gradient errors in the table above, in line with the 70 %. The value we could **not**
 # reproduce: the forward value of the defective code is right, and the value read after the
 # backward pass (the only way we found for the defect to reach the value) is off by the amount
@@ -275,20 +282,19 @@ plt.show()
 # ## Speed
 #
 # `python -m vist.bench kernels` times our soft-DTW term and a long 1-d batch against tslearn
-# 0.10 in the same process, and SD-KL (chapter 5) against per-cell scipy code. The saved
-# tables below say where and when they were measured; GPU figures appear only if the GPU
-# script (`tools/gpu_kernels.py`) has been run on a real device and its JSON saved.
+# 0.10 in the same process; `tools/gpu_kernels.py` times the Triton kernels on a GPU. The
+# tables are read from the stored runs in `benchmarks/` (every row, the tile sweeps and notes
+# are there); each caption names the machine, date and commit.
 
-# %%
-tables = []
-for path in sorted(Path("../benchmarks").glob("kernels*.json")):
-    t = BenchTable.load(path)
-    df = t.to_frame()
-    df.insert(0, "device", t.device)
-    df.insert(1, "measured", f"{t.date}, commit {t.commit}")
-    tables.append(df)
-    print(f"{path.name}:", *t.notes, sep="\n  ")
-pd.concat(tables) if tables else "no saved benchmark tables in benchmarks/"
+# %% tags=["hide-input"]
+for name in ("kernels_cpu.json", "kernels_gpu.json"):
+    path = Path("../benchmarks") / name
+    if not path.exists():
+        print(f"No stored {name} in benchmarks/.")
+        continue
+    speed = speed_table(path, "soft-DTW")
+    display(table(speed.frame, f"Soft-DTW, forward + backward. {speed.caption}",
+                  formats={"time (ms)": "{:.3g}", "× slower than vist": "{:.1f}×"}))
 
 # %% [markdown]
 # ## The loss ablation switches
@@ -297,9 +303,8 @@ pd.concat(tables) if tables else "no saved benchmark tables in benchmarks/"
 # size, through `ViSTLoss.ablation(name)`:
 
 # %%
-pd.DataFrame.from_dict({name: {k: v for k, v in ViSTLoss.ablation(name).__dict__.items()
-                               if k in ("rmse_weight", "relu_weight", "sdtw_weight", "window_divisors")}
-                        for name in ABLATIONS}, orient="index")
-
-# %%
-print(json.dumps({"chapter": "04_loss", "data": source, "T": T}))
+switches = pd.DataFrame.from_dict({name: {k: v for k, v in ViSTLoss.ablation(name).__dict__.items()
+                                          if k in ("rmse_weight", "relu_weight", "sdtw_weight", "window_divisors")}
+                                   for name in ABLATIONS}, orient="index")
+table(switches.rename_axis("ablation").reset_index(), "The loss of each ablation arm (weights of the terms).",
+      formats={"sdtw_weight": "{:.0e}"})

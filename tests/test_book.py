@@ -32,3 +32,22 @@ def test_one_parameters_cell_with_the_shared_names_papermill_can_read(chapter):
     assert parsed == assigned, f"{chapter.name}: papermill reads {parsed}, the cell assigns {assigned}"
     missing = [n for n in SHARED if n not in parsed]
     assert not missing, f"{chapter.name}: the parameters cell lacks {missing}"
+
+
+FAST_CHAPTER = BOOK / "04_loss.py"
+
+
+def test_a_fast_chapter_executes_with_no_stderr_output(tmp_path, monkeypatch):
+    """What the rendered book shows: no progress bar, warning or traceback (nothing on stderr) in
+    a chapter executed as ``tools/book`` executes it (``TQDM_DISABLE=1``, the book folder as cwd)."""
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    nb = jupytext.read(FAST_CHAPTER)
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(BOOK)}}).execute()
+    stderr = [(i, "".join(o.get("text", ""))[:300]) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    errors = [(i, o.get("ename")) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not stderr, f"{FAST_CHAPTER.name}: stderr output in cells {stderr}"
+    assert not errors, f"{FAST_CHAPTER.name}: errors in cells {errors}"
