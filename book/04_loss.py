@@ -294,7 +294,7 @@ for name in ("kernels_cpu.json", "kernels_gpu.json"):
         continue
     speed = speed_table(path, "soft-DTW")
     display(table(speed.frame, f"Soft-DTW, forward + backward. {speed.caption}",
-                  formats={"time (ms)": "{:.3g}", "× slower than vist": "{:.1f}×"}))
+                  formats=speed.formats))
 
 # %% [markdown]
 # ## The loss ablation switches

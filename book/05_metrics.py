@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # Scoring predictions: CC, SD-KL and noise ceilings
+# # 5. Scoring predictions: CC, SD-KL and noise ceilings
 #
 # The paper scores a predicted firing rate against the recorded one with two numbers: the
 # Pearson correlation **CC** (does the prediction go up and down at the right times?) and
@@ -35,16 +35,17 @@ layer = None            # None: the preset block; else L−n written −n (−1:
 weights = None
 example_cell = None  # None: the most active cell
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 from scipy.ndimage import gaussian_filter1d
 
 import vist.data
-from vist.bench.common import BenchTable
+from vist.bench.summary import speed_table
 from vist.metrics import (
     cc,
     cc_ceiling,
@@ -54,11 +55,11 @@ from vist.metrics import (
     sd_kl_details,
     split_half_reliability,
 )
+from vist.report import book_style, show, source, table
 
 rec = vist.data.load(data, movie=train_movie, seed=seed)
-source = vist.data.describe(rec)
-plt.rcParams["figure.dpi"] = 80
-print(source, "| spikes", rec.spikes.shape, "| rates", rec.rates.shape)
+book_style()
+label = source(rec, preset="no model trained")
 
 # %% [markdown]
 # No model is trained in this chapter. To have predictions to score we use stand-ins whose
@@ -92,21 +93,23 @@ cell = int(np.argsort(clipped)[len(clipped) // 2]) if example_cell is None else 
 
 # %%
 summaries = {name: cc(pred, target).summary() for name, pred in predictions.items()}
-pd.DataFrame(summaries).style.format("{:.3f}").set_caption(f"CC against the trial mean, {source}")
+table(pd.DataFrame(summaries).rename_axis("mean over cells").reset_index(),
+      f"CC of each stand-in prediction against the trial mean. {label}")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [2.2, 1]})
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4), gridspec_kw={"width_ratios": [1.8, 1]})
 t = np.arange(300, 500)
 axes[0].plot(t, target[t, cell], color="k", lw=1, label="recorded (trial mean)")
 for name, pred in predictions.items():
     axes[0].plot(t, pred[t, cell], lw=1, label=f"{name}: r = {cc(pred, target).r[cell]:.2f}")
 axes[0].set(xlabel="frame", ylabel="spikes / bin", title=f"cell {cell}")
-axes[0].legend(fontsize=7)
+axes[0].legend(loc="upper left", bbox_to_anchor=(0, -0.25), ncols=2)
 for name, pred in predictions.items():
     axes[1].hist(cc(pred, target).r, bins=30, range=(-0.2, 1), histtype="step", label=name)
 axes[1].set(xlabel="Pearson r per cell", ylabel="cells", title="all cells")
-fig.suptitle(f"{source}", y=1.03)
-plt.show()
+fig.tight_layout()
+show(fig, f"Recorded trial mean and three stand-in predictions of one cell (left; r per prediction in the "
+          f"legend) and the distribution of r over all cells (right). {label}")
 
 # %% [markdown]
 # ## SD-KL, step by step
@@ -126,25 +129,26 @@ plt.show()
 d = sd_kl_details(smooth[:, cell], target[:, cell])
 mid = int(np.median(d.target_peaks)) if len(d.target_peaks) else len(target) // 2
 view = (max(0, mid - 100), max(0, mid - 100) + 200)
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.3), gridspec_kw={"width_ratios": [1.4, 1.4, 1]})
+fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.6))
+axes[1, 1].set_visible(False)
+axes = [axes[0, 0], axes[0, 1], axes[1, 0]]
 for ax, trace, pk, w, title in [(axes[0], d.target_clipped, d.target_peaks, d.target_widths, "recorded"),
                                 (axes[1], d.pred_clipped, d.pred_peaks, d.pred_widths, "smoothed prediction")]:
     ax.plot(trace, color="k", lw=0.8)
     ax.plot(pk, trace[pk], "o", ms=3, color="C3", label=f"{len(pk)} peaks")
     ax.hlines(w[1], w[2], w[3], color="C0", lw=1.5, label="width at the base")
-    ax.set(xlim=view, xlabel="frame", ylabel="spikes / bin (clipped to [0, 1])",
-           title=f"{title}, cell {cell}")
-    ax.legend(fontsize=7)
+    ax.set(xlim=view, xlabel="frame", ylabel="spikes / bin (clipped)", title=title)
+    ax.legend(loc="upper right")
 if d.grid is not None:
     durations = np.concatenate([d.target_widths[0], d.pred_widths[0]])
     axes[2].set_xlim(durations.min() - 5, durations.max() + 5)
     axes[2].plot(d.grid, d.P, label="P: recorded durations")
     axes[2].plot(d.grid, d.P_hat, label="P̂: predicted durations")
-    axes[2].set(xlabel="event duration (frames)", ylabel="probability (grid of 200)",
-                title=f"KL(P̂‖P) = {d.score:.3f}")
-    axes[2].legend(fontsize=7)
-fig.suptitle(f"{source}: SD-KL of one cell", y=1.03)
-plt.show()
+    axes[2].set(xlabel="event duration (frames)", ylabel="probability", title=f"KL(P̂‖P) = {d.score:.3f}")
+    axes[2].legend(loc="upper left", bbox_to_anchor=(1.05, 1))
+fig.tight_layout()
+show(fig, f"SD-KL of cell {cell}: peaks and their widths at the base in the recorded trace and the smoothed "
+          f"prediction (top), and the two duration distributions on SD-KL's grid of 200 (bottom). {label}")
 
 # %% [markdown]
 # (The grid's margin, $3s$ with $s = \alpha \cdot \mathrm{var}(U)$, uses a *variance* in
@@ -158,10 +162,10 @@ plt.show()
 
 # %%
 scores = {name: sd_kl(pred, target) for name, pred in predictions.items()}
-pd.DataFrame({name: {"SD-KL (mean over cells)": s.mean(), "median": np.median(s),
-                     "cells scored 1000 (undefined)": int((s == 1000).sum())}
-              for name, s in scores.items()}).style.format("{:.3f}").set_caption(
-    f"SD-KL against the trial mean (lower is better), {source}")
+table(pd.DataFrame([{"prediction": name, "SD-KL (mean over cells)": s.mean(), "median": np.median(s),
+                     "cells scored 1000 (undefined)": int((s == 1000).sum())} for name, s in scores.items()]),
+      f"SD-KL of each stand-in prediction against the trial mean (lower is better). {label}",
+      formats={"cells scored 1000 (undefined)": "{:d}"})
 
 # %% [markdown]
 # Note the design: SD-KL ignores *when* events happen — the 3-frames-late prediction scores
@@ -190,18 +194,18 @@ for level in levels:
     s = sd_kl(noisy, clean)
     calib.append({"noise": f"{level:.0%}", "SD-KL mean": s.mean(), "SD-KL median": np.median(s),
                   "CC mean": cc(noisy, clean).mean})
-calib = pd.DataFrame(calib).set_index("noise")
-fig, ax = plt.subplots(figsize=(6, 3.3))
+calib = pd.DataFrame(calib)
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.plot(levels * 100, calib["SD-KL mean"], "o-", label="SD-KL (mean over 90 sines)")
 ax.plot(levels * 100, calib["SD-KL median"], "s--", label="SD-KL (median)")
 ax2 = ax.twinx()
 ax2.plot(levels * 100, calib["CC mean"], "^-", color="C2", label="CC")
-ax.set(xlabel="added noise (% of amplitude)", ylabel="SD-KL",
-       title="SD-KL calibration: sines + noise (synthetic)")
+ax.set(xlabel="added noise (% of amplitude)", ylabel="SD-KL")
 ax2.set_ylabel("CC", color="C2")
-ax.legend(fontsize=8, loc="center right")
-plt.show()
-calib.style.format("{:.3f}")
+ax2.grid(False)
+ax.legend(loc="center right")
+show(fig, "SD-KL calibration: 90 sines (synthetic, not retina data) scored against themselves plus Gaussian "
+          "noise of increasing amplitude; CC on the right axis.")
 
 # %% [markdown]
 # Clean sines score 0. Any added noise breaks each smooth hump into many short peaks, so the
@@ -232,15 +236,18 @@ noise = pd.DataFrame({
     f"CC of the {stand_in}": cc(perfect, target).r,
     f"FEVE of the {stand_in}": feve(perfect, rec.spikes),
 })
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
-noise.iloc[:, [0, 1, 2]].plot.hist(bins=30, histtype="step", ax=axes[0])
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
+noise.iloc[:, [0, 1, 2]].plot.hist(bins=30, histtype="step", ax=axes[0], legend=False)
+axes[0].legend(["reliability (SB)", "CC ceiling", "oracle r"], loc="upper left")
 axes[0].set(xlabel="per cell", title=f"noise ceilings ({rec.spikes.shape[0]} trials)")
 axes[1].scatter(ceiling, noise.iloc[:, 3], s=8)
 axes[1].plot([0, 1], [0, 1], "k:", lw=0.8)
 axes[1].set(xlabel="CC ceiling", ylabel=f"CC of the {stand_in}", title="per cell")
-fig.suptitle(f"{source}", y=1.03)
-plt.show()
-noise.describe().loc[["mean", "50%", "min", "max"]].T.style.format("{:.3f}")
+fig.tight_layout()
+show(fig, f"Noise ceilings per cell ({rec.spikes.shape[0]} trials; left) and the {stand_in}' CC against "
+          f"the CC ceiling (right; dotted: equality). {label}")
+summary = noise.describe().loc[["mean", "50%", "min", "max"]].T.rename(columns={"50%": "median"})
+table(summary.rename_axis("per cell").reset_index(), f"Noise ceilings over cells. {label}")
 
 # %% [markdown]
 # For the simulated retina the noise-free rates sit on the ceiling (the scatter follows the
@@ -251,7 +258,7 @@ noise.describe().loc[["mean", "50%", "min", "max"]].T.style.format("{:.3f}")
 # ## Speed
 #
 # The authors scored SD-KL one cell at a time with scipy and torchmetrics (126–140 ms for 90
-# cells, *reference value from the SPEC*). `python -m vist.bench kernels` times `sd_kl`, in the
+# cells, a reference value measured on the authors' code). `python -m vist.bench kernels` times `sd_kl`, in the
 # same process and in turns, against two per-cell codes: our scipy transcription of the
 # definition (the same function) and a re-run of the authors' code path (four `gaussian_kde`
 # and a torchmetrics KL per cell; their variant of the metric, timed only). Where the speed
@@ -264,13 +271,12 @@ noise.describe().loc[["mean", "50%", "min", "max"]].T.style.format("{:.3f}")
 # prediction with a baseline and noise, where nearly every frame belongs to some peak (the hard
 # case for any implementation). The saved tables:
 
-# %%
-rows = []
-for path in sorted(Path("../benchmarks").glob("kernels*.json")):
-    t = BenchTable.load(path)
-    data = next((n for n in t.notes if n.startswith("SD-KL data")), "SD-KL data: not recorded")
-    for r in t.rows:
-        if r["what"].startswith("SD-KL"):
-            rows.append({"device": t.device, "measured": f"{t.date}, commit {t.commit}", **r})
-    print(f"{path.name}: {data}")
-pd.DataFrame(rows) if rows else "no saved benchmark tables in benchmarks/"
+# %% tags=["hide-input"]
+for name in ("kernels_cpu.json", "kernels_gpu.json"):
+    path = Path("../benchmarks") / name
+    if not path.exists():
+        print(f"No stored {name} in benchmarks/.")
+        continue
+    speed = speed_table(path, "SD-KL")
+    display(table(speed.frame, f"SD-KL of 90 cells × 1600 frames. {speed.caption}",
+                  formats=speed.formats))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vist.bench.common import BenchTable
-from vist.bench.summary import speed_table
+from vist.bench.summary import format_ms, speed_table
 
 
 def _save(tmp_path, name, rows, device):
@@ -52,3 +52,7 @@ def test_no_matching_rows_or_no_time_column_is_a_clear_error(tmp_path):
                  "CPU")
     with pytest.raises(ValueError, match="median_ms or ms"):
         speed_table(path, "soft-DTW")
+
+
+def test_times_are_shown_with_three_digits_and_no_exponent():
+    assert [format_ms(v) for v in (0.142816, 42.43, 1687.8)] == ["0.143", "42.4", "1688"]

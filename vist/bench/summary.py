@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,16 @@ class SpeedTable:
 
     frame: pd.DataFrame
     caption: str
+
+    @property
+    def formats(self) -> dict[str, Any]:
+        """Display formats of the columns, for :func:`vist.report.table`."""
+        return {"time (ms)": format_ms, "× slower than vist": "{:.1f}×"}
+
+
+def format_ms(ms: float) -> str:
+    """``0.143``, ``42.4``, ``1688``: three significant digits, no exponent."""
+    return f"{ms:.3g}" if abs(ms) < 1000 else f"{ms:.0f}"
 
 
 def speed_table(path: str | os.PathLike[str], contains: str) -> SpeedTable:
