@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import json
 
-from vist.bench.common import BenchTable
-from vist.bench.summary import format_ms, speed_table
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from vist.bench.common import BenchTable  # noqa: E402
+from vist.bench.summary import format_ms, kernels_chart, speed_table, train_step_chart  # noqa: E402
 
 
 def _save(tmp_path, name, rows, device):
@@ -56,3 +62,21 @@ def test_no_matching_rows_or_no_time_column_is_a_clear_error(tmp_path):
 
 def test_times_are_shown_with_three_digits_and_no_exponent():
     assert [format_ms(v) for v in (0.142816, 42.43, 1687.8)] == ["0.143", "42.4", "1688"]
+
+
+def test_charts_of_the_stored_runs_name_device_and_commit(tmp_path):
+    step = tmp_path / "train_step_gpu.json"
+    step.write_text(json.dumps({"device": "NVIDIA H100", "torch": "2.11", "provenance_note": "the code measured "
+                                "was commit 321019c", "train_step": {"rows": [
+                                    {"impl": "reference", "ms_per_step": 400.0, "peak_mib": 10240},
+                                    {"impl": "fast", "ms_per_step": 50.0, "peak_mib": 8192},
+                                    {"impl": "fast-compile", "ms_per_step": None}]}}))
+    fig, caption = train_step_chart(step)
+    assert caption == "train_step_gpu.json: NVIDIA H100, torch 2.11, date not recorded, commit 321019c"
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert " 50 ms (8.0× faster), 8.0 GiB" in texts and len(fig.axes[0].patches) == 2
+    rows = [{"what": "SD-KL per cell", "shape": "[1600,90]", "impl": "vist sd_kl", "median_ms": 4.0},
+            {"what": "SD-KL per cell", "shape": "[1600,90]", "impl": "scipy", "median_ms": 40.0}]
+    fig, caption = kernels_chart(_save(tmp_path, "kernels_cpu.json", rows, "CPU: 2 cores"), ("SD-KL",))
+    assert caption.endswith("CPU: 2 cores, 2026-01-02, commit abc1234")
+    assert " 40 ms (10.0× vist)" in [t.get_text() for t in fig.axes[0].texts]

@@ -8,13 +8,18 @@ timing per implementation and names the file's device, date and commit in a capt
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from vist.bench.common import BenchTable
 
@@ -88,3 +93,68 @@ def speed_table(path: str | os.PathLike[str], contains: str) -> SpeedTable:
     caption = f"{path.name}: {table.device}, {table.date[:10]}, commit {table.commit}"
     return SpeedTable(out.reset_index(drop=True), caption)
 
+
+
+def train_step_chart(path: str | os.PathLike[str], target_ms: float = 40.0) -> tuple[Figure, str]:
+    """A bar chart of one stored GPU training-step run (``tools/gpu_train_step.py``'s JSON): ms per
+    step of each variant, the authors' module ("reference") first, the target as a line; and its
+    caption (device, torch, date and commit as the file records them).
+
+    Raises:
+        ValueError: the file has no ``train_step`` rows with a time.
+    """
+    path = Path(path)
+    data = json.loads(path.read_text())
+    rows = [r for r in data.get("train_step", {}).get("rows", []) if r.get("ms_per_step")]
+    if not rows:
+        raise ValueError(f"{path.name}: expected train_step rows with ms_per_step, found none")
+    ref = next((r["ms_per_step"] for r in rows if r["impl"] == "reference"), None)
+    fig, ax = plt.subplots(figsize=(6.8, 0.45 * len(rows) + 1.3))
+    names = [r["impl"].replace("reference", "authors' module (reference)") for r in rows]
+    ms = [r["ms_per_step"] for r in rows]
+    colours = ["0.55" if r["impl"] == "reference" else "tab:blue" for r in rows]
+    ax.barh(range(len(rows)), ms, color=colours)
+    for i, r in enumerate(rows):
+        text = f" {r['ms_per_step']:.0f} ms"
+        if ref and r["impl"] != "reference":
+            text += f" ({ref / r['ms_per_step']:.1f}× faster)"
+        if r.get("peak_mib"):
+            text += f", {r['peak_mib'] / 1024:.1f} GiB"
+        ax.text(r["ms_per_step"], i, text, va="center")
+    ax.axvline(target_ms, color="tab:red", ls="--", lw=1)
+    ax.text(target_ms, len(rows) - 0.4, f" target {target_ms:.0f} ms", color="tab:red", va="bottom")
+    ax.set_yticks(range(len(rows)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(ms) * 1.75)
+    ax.set_xlabel("ms per training step (median)")
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    commit = re.search(r"code measured was commit (\w+)", data.get("provenance_note", ""))
+    caption = (f"{path.name}: {data.get('device', 'device not recorded')}, torch {data.get('torch', '?')}, "
+               f"{str(data['date'])[:10] if data.get('date') else 'date not recorded'}, commit "
+               f"{commit.group(1) if commit else data.get('commit', 'not recorded')}")
+    return fig, caption
+
+
+def kernels_chart(path: str | os.PathLike[str], measurements: tuple[str, ...] = ("SD-KL", "soft-DTW")
+                  ) -> tuple[Figure, str]:
+    """A bar chart (log time) of the stored kernel benchmark ``path``: each measurement of
+    ``measurements``, vist against the other implementations; and the caption of the file."""
+    tables = [speed_table(path, m) for m in measurements]
+    df = pd.concat([t.frame for t in tables], ignore_index=True)
+    fig, ax = plt.subplots(figsize=(7.2, 0.5 * len(df) + 1.4))
+    vist_rows = df["implementation"].str.startswith("vist")
+    ax.barh(range(len(df)), df["time (ms)"], color=np.where(vist_rows, "tab:blue", "0.6"))
+    for i, r in df.iterrows():
+        slower = "" if np.isnan(r["× slower than vist"]) else f" ({r['× slower than vist']:.1f}× vist)"
+        ax.text(r["time (ms)"], i, f" {format_ms(r['time (ms)'])} ms{slower}", va="center")
+    ax.set_yticks(range(len(df)), [textwrap.shorten(m, 36, placeholder="…") + "\n"
+                                   + textwrap.shorten(i, 36, placeholder="…")
+                                   for m, i in zip(df["measurement"], df["implementation"], strict=True)])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(df["time (ms)"].min() / 2, df["time (ms)"].max() * 30)
+    ax.set_xlabel("ms per call (median, log scale)")
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig, tables[0].caption
