@@ -45,9 +45,7 @@ weights = None
 movie = "mov1"          # "mov1" (1800 frames) or "mov2" (1600 frames)
 trials = 20             # repeated trials (virtual retina only)
 
-# %%
-import warnings
-
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -56,12 +54,12 @@ from vist.data import describe, load, rf_to_grid
 from vist.data.retina import RetinaParams, parameter_rows
 from vist.data.stats import ACTIVE_RATE, firing_statistics, summary_table
 from vist.plots import data as dplots
+from vist.report import book_style, show, source, table
 
-warnings.filterwarnings("ignore", category=UserWarning, module="vist")
-plt.rcParams["figure.dpi"] = 80
+book_style()
 rec = load(data, movie, seed=seed, trials=trials)
-print(describe(rec))
-print(f"frames {rec.frames.shape} {rec.frames.dtype}, spikes {rec.spikes.shape} "
+label = source(rec)
+print(f"{describe(rec)}: frames {rec.frames.shape} {rec.frames.dtype}, spikes {rec.spikes.shape} "
       f"(trials, T, cells), rates {rec.rates.shape}, {len(rec.rf_contours)} RF contours")
 
 # %% [markdown]
@@ -74,11 +72,13 @@ print(f"frames {rec.frames.shape} {rec.frames.dtype}, spikes {rec.spikes.shape} 
 # cross-movie test.
 
 # %%
-dplots.frame_strip(rec, n=8, start=0, step=15);
+show(dplots.frame_strip(rec, n=8, start=0, step=15), f"Eight frames, half a second apart. {label}")
 
 # %%
 fig = dplots.eye_trace(rec, seconds=30)
-if fig is None:
+if fig is not None:
+    show(fig, f"Eye movements: drift, saccades and scene changes (dashed), first 30 s. {label}")
+else:
     print("recorded data: no eye trace (the real movies are fixed camera footage)")
 
 # %% [markdown]
@@ -89,7 +89,7 @@ if fig is None:
 # its centre ellipse at 1.5 σ — what a fitted spike-triggered average would give.
 
 # %%
-dplots.rf_mosaic(rec);
+show(dplots.rf_mosaic(rec), f"Receptive-field mosaics over the first frame, per cell type and all together. {label}")
 
 # %% [markdown]
 # ## Spikes across trials
@@ -101,7 +101,8 @@ dplots.rf_mosaic(rec);
 # %%
 types = dplots.cell_types(rec)
 examples = [types.index(t) for t in dict.fromkeys(types)][:4]
-dplots.rasters(rec, examples, start=0, stop=int(10 * rec.fps));
+show(dplots.rasters(rec, examples, start=0, stop=int(10 * rec.fps)),
+     f"Spike rasters (top) and trial-mean rates (bottom) of one cell per type, first 10 s. {label}")
 
 # %% [markdown]
 # ## Firing statistics and reliability
@@ -114,12 +115,12 @@ dplots.rasters(rec, examples, start=0, stop=int(10 * rec.fps));
 # the 20-trial mean (Spearman–Brown corrected).
 
 # %%
-print(f"active bin: trial-mean count > {ACTIVE_RATE} spikes per bin — {describe(rec)}")
-pd.DataFrame(summary_table(rec))
+table(pd.DataFrame(summary_table(rec)),
+      f"Firing statistics, population medians (active bin: trial-mean count > {ACTIVE_RATE} spikes per bin). {label}")
 
 # %%
 stats = firing_statistics(rec)
-dplots.statistics_histograms(stats, rec);
+show(dplots.statistics_histograms(stats, rec), f"Firing statistics per cell, stacked by cell type. {label}")
 
 # %% [markdown]
 # Split-half reliability is the correlation between the means of two disjoint halves of the
@@ -130,11 +131,11 @@ dplots.statistics_histograms(stats, rec);
 
 # %%
 rel = stats["split-half reliability (SB)"]
-fig, ax = plt.subplots(figsize=(5, 3.6))
+fig, ax = plt.subplots(figsize=(5.5, 3.6))
 ax.scatter(stats["mean rate (Hz)"], rel, c=[dplots.TYPE_COLOURS.get(t, "k") for t in types], s=14)
 ax.set_xlabel("mean rate (Hz)")
 ax.set_ylabel("split-half reliability (SB)")
-ax.set_title(f"reliability vs rate — {describe(rec)}", fontsize=9)
+show(fig, f"Split-half reliability against mean rate, one dot per cell (colour: type). {label}")
 if rec.true_rates is not None:
     r_true = [np.corrcoef(rec.rates[:, c], rec.true_rates[:, c])[0, 1] for c in range(rec.n_cells)]
     print(f"median r(trial mean, true rate) = {np.median(r_true):.3f}; "
@@ -152,7 +153,9 @@ if rec.true_rates is not None:
 cov = rf_to_grid(rec.rf_contours, rec.frame_shape, grid=16)
 print(f"coverage maps {cov.shape} (cells, rows, columns); patches touched per cell: "
       f"median {np.median((cov > 0).sum(axis=(1, 2))):.0f}")
-dplots.patch_grid_coverage(rec, grid=16, cell=examples[0]);
+show(dplots.patch_grid_coverage(rec, grid=16, cell=examples[0]),
+     f"Receptive fields on the 16×16 ViT patch grid: one cell's contour, its coverage, and all cells' summed "
+     f"coverage. {label}")
 
 # %% [markdown]
 # ## The virtual retina's parameters
@@ -174,9 +177,9 @@ pd.DataFrame(global_rows)
 #
 # `python -m vist.bench data` simulates both movies at full size (1800 + 1600 frames, 360×360,
 # 90 cells, 20 trials) in a fresh cache, then times cached loads. Run here, on the machine that
-# built this book:
+# built this book (the measured table is collapsed):
 
-# %%
+# %% tags=["hide-input", "hide-output"]
 from vist.bench import data as bench_data
 
 print(bench_data.run(seed=seed, trials=trials).to_text())

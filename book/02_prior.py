@@ -43,13 +43,12 @@ backbone = None         # None: the preset backbone
 layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None          # local DINOv2 checkpoint; None: untrained (random init)
 
-# %%
+# %% tags=["hide-input"]
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -60,8 +59,9 @@ from vist.prior import PixelPrior, make_prior
 from vist.prior import plots as pplots
 from vist.prior.analysis import layer_similarity, linear_cka, pca_colors
 from vist.prior.store import has_entry
+from vist.report import book_style
 
-plt.rcParams["figure.dpi"] = 80
+book_style()
 movies = list(dict.fromkeys([train_movie, test_movie]))
 recs = {m: load(data, m, seed=seed) for m in movies}
 prior = make_prior("dinov2", preset=preset, device=device, backbone=backbone, layer=layer,
@@ -216,9 +216,9 @@ with tempfile.TemporaryDirectory() as tmp:
 # The benchmark `python -m vist.bench prior` computes the preset's features for both movies in a
 # fresh cache. Here it runs on the first 96 frames of each movie (the cost is linear in the
 # number of frames); the full-movie extraction above took the time in its table when it was not
-# read from the cache. Targets (issue 4): the small preset's prior for both movies (3400 frames)
+# read from the cache. Targets: the small preset's prior for both movies (3400 frames)
 # in ≤ 3 min on 2 CPU cores; ViT-L/14 at ≥ 2,000 frames/s in bf16 on a GPU (reference: 2,033
-# frames/s on one H200, SPEC §7).
+# frames/s on one H200, measured by this project).
 
 # %%
 bench = prior_bench.run(preset=preset, device=device, data=data, movies=",".join(movies), seed=seed,

@@ -15,7 +15,7 @@
 #
 # Vi-ST maps the prior's patch features of a movie window, `x [B, T, 256, D]`, and the cells'
 # receptive-field maps on the patch grid, `rf [B, cells, 16, 16]`, to predicted firing rates
-# `[B, T, cells]` (spikes per 33 ms frame bin). It has four parts (SPEC §3, following the
+# `[B, T, cells]` (spikes per 33 ms frame bin). It has four parts (following the
 # authors' code):
 #
 # 1. a **video feature extractor**: a causal 3D temporal convolutional network (TCN) — a 1×1×1
@@ -45,8 +45,7 @@ backbone = None         # None: the preset backbone
 layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 
-# %%
-import matplotlib.pyplot as plt
+# %% tags=["hide-input"]
 import pandas as pd
 import torch
 from IPython.display import display
@@ -72,8 +71,9 @@ from vist.model import (
 from vist.model import plots as mplots
 from vist.presets import get_preset
 from vist.prior import BACKBONES, I3DPrior
+from vist.report import book_style
 
-plt.rcParams["figure.dpi"] = 80
+book_style()
 torch.manual_seed(seed)
 settings = get_preset(preset, device).prior
 backbone = backbone or settings.backbone
@@ -106,7 +106,7 @@ display(stages)
 # ## Parameters
 #
 # At the paper's sizes (D = 1024, 90 cells) the model has exactly 1,702,952 parameters, the
-# count of the authors' module *(ref, SPEC §3)*; the mapping and the 1-frame CMST branches,
+# count of the authors' module; the mapping and the 1-frame CMST branches,
 # which mix all cells, hold most of them. The baselines of chapter 7 are listed for comparison.
 
 # %%
@@ -118,7 +118,7 @@ parts = lambda m: {"video extractor": count_parameters(m.video),  # noqa: E731
 i3d_grid = I3DPrior(settings.i3d_img_size, device="cpu", cache=False).grid
 params = pd.DataFrame({"paper (D=1024, 90 cells)": parts(paper),
                        f"this book (D={feat_dim}, {rec.n_cells} cells)": parts(model)})
-print(f"paper-size Vi-ST: {count_parameters(paper):,} parameters (SPEC: 1,702,952)")
+print(f"paper-size Vi-ST: {count_parameters(paper):,} parameters (the authors' module: 1,702,952)")
 display(params)
 
 # %%

@@ -16,7 +16,7 @@
 # The reference model (`vist.model.ViST`, chapter 3) is written with plain `nn.Conv3d` layers so
 # that it can be read against the authors' code. It is slow where it matters: on the authors'
 # GPU setup one training step at the paper's shapes takes 389–401 ms on an H200 with 12.3 GiB
-# peak memory (SPEC §7, *measured by the project*), most of it in cuDNN's handling of depthwise
+# peak memory (*measured by this project on the authors' module*), most of it in cuDNN's handling of depthwise
 # and grouped 3D convolutions; on 2 CPU cores PyTorch's backward of those convolutions is
 # 10–20× slower than their forward.
 #
@@ -79,7 +79,8 @@ weights = None
 # This chapter measures speed on random inputs of the right shapes; the data, movie, prior and
 # weights parameters are kept for the book's uniform interface and do not change its numbers.
 
-# %%
+# %% tags=["hide-input"]
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -88,15 +89,17 @@ from IPython.display import display
 
 import vist
 from vist.bench.common import stored_sections
+from vist.bench.summary import kernels_chart, train_step_chart
 from vist.bench.train_step import SMALL_SHAPE, run
 from vist.model import ViST, ViSTConfig
 from vist.model.equivalence import differences, forward_backward, vanishing_gradients
 from vist.model.fast import FastViST
 from vist.prior.frames import resolve_device
+from vist.report import book_style, show, table
 
+book_style()
 dev = resolve_device(device)
 BENCH_DIR = Path(vist.__file__).resolve().parents[1] / "benchmarks"
-print("device:", dev, "| torch threads:", torch.get_num_threads())
 
 # %% [markdown]
 # ## Same function
@@ -119,8 +122,10 @@ passes = {name: forward_backward(model, x, rf, probe, seed=seed + 1)  # same see
           for name, model in (("fast", fast), ("reference", reference))}
 errs = differences(passes["fast"], passes["reference"], norm="max", skip=vanishing_gradients(reference))
 worst = max((n for n in errs if n != "output"), key=errs.get)
-display(pd.DataFrame([{"compared": "fast fp32 vs reference fp32", "output": errs["output"],
-                       f"worst of {len(errs) - 1} gradients": errs[worst], "worst parameter": worst}]))
+table(pd.DataFrame([{"compared": "fast fp32 vs reference fp32", "output": errs["output"],
+                     f"worst of {len(errs) - 1} gradients": errs[worst], "worst parameter": worst}]),
+      "Largest difference relative to the largest reference value (random inputs, small model, training mode).",
+      formats={"output": "{:.1e}", f"worst of {len(errs) - 1} gradients": "{:.1e}"})
 
 
 # %% [markdown]
@@ -134,31 +139,44 @@ display(pd.DataFrame([{"compared": "fast fp32 vs reference fp32", "output": errs
 
 # %%
 on_gpu = dev.type == "cuda"
-table = run(device=str(dev), steps=10 if on_gpu else 2, warmup=3 if on_gpu else 1)
-print(f"{table.device} — commit {table.commit} — {table.date}")
-display(table.to_frame())
-for note in table.notes:
-    print(note)
-if not on_gpu:
-    print("shapes:", SMALL_SHAPE)
+step = run(device=str(dev), steps=10 if on_gpu else 2, warmup=3 if on_gpu else 1)
+here = step.to_frame()
+here = here.assign(**{"peak GiB": here["peak_mib"] / 1024}).drop(columns=["peak_mib", "shape", "error"],
+                                                                    errors="ignore")
+table(here, f"Training step measured while this page was built: {step.device}, commit {step.commit}, "
+      f"{step.date[:10]}; shapes {'the paper preset' if on_gpu else SMALL_SHAPE}; random inputs.",
+      formats={"ms_per_step": "{:.0f}", "ms_min": "{:.0f}", "speedup": "{:.2f}×", "peak GiB": "{:.2f}"})
 
 # %% [markdown]
 # ## Stored benchmark results and their provenance
 #
-# The kernel benchmarks of chapter 4 (soft-DTW, SD-KL) on this project's CPU machine, and any
-# GPU results the project has run and stored in `benchmarks/` (with the machine and commit that
-# produced them). Nothing here is typed by hand: a missing file is reported as missing.
+# The kernel benchmarks of chapters 4 and 5 (soft-DTW, SD-KL) on this project's CPU machine, and
+# the GPU results stored in `benchmarks/` (with the machine and commit that produced them).
+# Nothing here is typed by hand: a missing file is reported as missing. Every stored row is in
+# the collapsed sections below the figures.
 
 
-# %%
+# %% tags=["hide-input"]
 def show_stored(path: Path) -> None:
-    for heading, table in stored_sections(path):
+    """Every section of a stored result file (for the collapsed sections)."""
+    if not path.exists():
+        print(f"{path.name} is not stored in benchmarks/.")
+        return
+    for heading, part in stored_sections(path):
         print(heading)
-        if table is not None:
-            display(table)
+        if part is not None:
+            display(part)
 
 
-show_stored(BENCH_DIR / "kernels_cpu.json")
+cpu_kernels = BENCH_DIR / "kernels_cpu.json"
+if cpu_kernels.exists():
+    fig, caption = kernels_chart(cpu_kernels)
+    show(fig, f"CPU kernels: vist (blue) against the other implementations (grey), one call each. {caption}")
+else:
+    print("kernels_cpu.json is not stored in benchmarks/.")
+
+# %% tags=["hide-input", "hide-output"]
+show_stored(cpu_kernels)
 
 # %% [markdown]
 # What recomputation costs and saves, measured on this project's CPU machine at a quarter of the
@@ -167,20 +185,27 @@ show_stored(BENCH_DIR / "kernels_cpu.json")
 # features, RF maps and targets: no recording and no prior are involved. The GPU figures come
 # from `tools/gpu_train_step.py` (`fast-recompute-graph`) when a GPU run has been stored.
 
-# %%
-show_stored(BENCH_DIR / "train_step_cpu_recompute.json")
-
-# %%
-expected = ["train_step_gpu.json", "kernels_gpu.json", "prior_gpu.json"]
-gpu_files = sorted({*BENCH_DIR.glob("*gpu*.json")} | {BENCH_DIR / name for name in expected})
-for path in gpu_files:
-    if path.exists():
-        show_stored(path)
-    else:
-        print(f"{path.name}: no GPU result is available yet (the file is not in benchmarks/).")
+# %% tags=["hide-input"]
+recompute = BENCH_DIR / "train_step_cpu_recompute.json"
+if recompute.exists():
+    stored = json.loads(recompute.read_text())
+    table(pd.DataFrame([{"variant": r["impl"], "ms per step": r["ms_per_step"], "peak GiB": r["peak_mib"] / 1024}
+                        for r in stored["rows"] if r.get("ms_per_step")]),
+          f"Recomputation on the CPU (batch 4, 64 frames, 1024-d features, float32; random inputs). "
+          f"{recompute.name}: {stored['device']}, {stored['date'][:10]}, commit {stored['commit']}",
+          formats={"ms per step": "{:.0f}", "peak GiB": "{:.2f}"})
+else:
+    print(f"{recompute.name} is not stored in benchmarks/.")
 
 # %% [markdown]
-# The GPU targets of the fast model (issue 7) are ≤ 40 ms per training step and ≤ 8 GiB peak at
+# Every GPU result stored in `benchmarks/` (device, versions, checks, profiles, sweeps), collapsed:
+
+# %% tags=["hide-input", "hide-output"]
+for path in sorted(BENCH_DIR.glob("*gpu*.json")):
+    show_stored(path)
+
+# %% [markdown]
+# The GPU targets of the fast model are ≤ 40 ms per training step and ≤ 8 GiB peak at
 # the paper's shapes on one H100/H200 — ten times the authors' 389–401 ms. They are judged only
 # by `train_step_gpu.json`, produced by `tools/gpu_train_step.py` on a real GPU. It checks the
 # same function with norm-wise relative errors ‖a − b‖ / ‖b‖ of the output and of every
@@ -210,15 +235,21 @@ for path in gpu_files:
 # extractor's activations in the backward pass to save memory. The profile stored in the same
 # file (top GPU kernels of three eager steps of `fast`) shows where the remaining time goes.
 
-# %%
-import json
-
-gpu_step = json.loads((BENCH_DIR / "train_step_gpu.json").read_text())
-ref_ms = next(r["ms_per_step"] for r in gpu_step["train_step"]["rows"] if r["impl"] == "reference")
-pd.DataFrame([{"variant": r["impl"], "ms/step": round(r["ms_per_step"], 1),
-               "× the reference": round(ref_ms / r["ms_per_step"], 2),
-               "peak GiB": round(r["peak_mib"] / 1024, 2),
-               "≤ 40 ms/step": r["ms_per_step"] <= 40, "≤ 8 GiB": r["peak_mib"] / 1024 <= 8}
-              for r in gpu_step["train_step"]["rows"] if r.get("ms_per_step")]
-             ).assign(device=gpu_step["device"], inputs="random features, RF maps, targets (no recording, no prior)")
+# %% tags=["hide-input"]
+gpu_path = BENCH_DIR / "train_step_gpu.json"
+if gpu_path.exists():
+    fig, caption = train_step_chart(gpu_path)
+    show(fig, "GPU training step at the paper's shapes (bf16 autocast; random features, RF maps and targets: "
+              f"no recording, no prior), each variant against the authors' module; dashed: the target. {caption}")
+    gpu_step = json.loads(gpu_path.read_text())
+    ref_ms = next(r["ms_per_step"] for r in gpu_step["train_step"]["rows"] if r["impl"] == "reference")
+    display(table(pd.DataFrame([{"variant": r["impl"], "ms/step": r["ms_per_step"],
+                                 "× the reference": ref_ms / r["ms_per_step"], "peak GiB": r["peak_mib"] / 1024,
+                                 "≤ 40 ms/step": "yes" if r["ms_per_step"] <= 40 else "no",
+                                 "≤ 8 GiB": "yes" if r["peak_mib"] / 1024 <= 8 else "no"}
+                                for r in gpu_step["train_step"]["rows"] if r.get("ms_per_step")]),
+                  f"The targets, judged from the stored run. {caption}",
+                  formats={"ms/step": "{:.1f}", "× the reference": "{:.2f}", "peak GiB": "{:.2f}"}))
+else:
+    print("train_step_gpu.json is not stored in benchmarks/: the GPU targets cannot be judged here.")
 
