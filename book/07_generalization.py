@@ -14,12 +14,12 @@
 # # 7. Generalisation within and across movies
 #
 # The poster's central table: four models trained on one movie and tested either on the other
-# half of the same movie (Mov1→Mov1, Mov2→Mov2: "pixel context is conserved") or on the other
-# movie (Mov1→Mov2, Mov2→Mov1). The paper's finding is that models tuned to one movie — CRNN,
-# MS-TCN on I3D or DINOv2 features — win within a movie but fail across movies, where Vi-ST
-# keeps a CC of about 0.3.
+# half of the same movie ("within": the pixel context of training is conserved) or on the other
+# movie ("across"). The paper's finding is that models tuned to one movie — CRNN, MS-TCN on I3D
+# or DINOv2 features — win within a movie but fail across movies, where Vi-ST keeps a CC of
+# about 0.3.
 #
-# * **CRNN** (Zheng et al. 2021): two convolutions over the last 20 downsampled frames, a
+# * **CRNN** (Zheng et al. 2021): two convolutions over the last downsampled frames, a
 #   recurrent layer and a dense readout with a parametric softplus.
 # * **I3D+MS-TCN**: features of an I3D-architecture video network feed a causal multi-stage
 #   temporal convolutional network (Farha & Gall 2019) adapted to regress rates. Kinetics
@@ -27,90 +27,121 @@
 # * **DINOv2+MS-TCN**: the same MS-TCN on the DINOv2 patch features Vi-ST uses.
 # * **Vi-ST**.
 #
-# The poster's CCs (real recordings, pretrained weights) stand beside ours as labelled reference
-# values; ours come from the data and prior named in each row. By default all four directions
-# are trained; set `train_movie` and `test_movie` to run one direction only, e.g. with papermill
-# (`-p train_movie mov2 -p test_movie mov1`), or gather several with `python -m vist.sweep`
-# (see the README).
+# By default the chapter trains on movie 1 and tests within it (its second half) and across
+# (all of movie 2), every model with three seeds. Set `train_movie="mov2"` for the other
+# direction, `test_movie` for one direction only, or `train_movie=None` for all four columns of
+# the poster's table; `seeds` sets the seeds (e.g. `[0]` for one).
 
 # %% tags=["parameters"]
 data = "synthetic"
-train_movie = None       # None (with test_movie None): all four directions of the paper table
-test_movie = None
+train_movie = "mov1"     # None: all four directions of the poster's table
+test_movie = None        # None: within train_movie and across to the other movie
 preset = "auto"
 seed = 0
 device = "auto"
-backbone = None
-layer = None            # None: the preset block; else L−n written −n (−1: the last block)
-weights = None
+backbone = None          # None: the preset ViT
+layer = None             # None: the preset block; else L−n written −n (−1: the last block)
+weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
+seeds = None             # None: seed, seed + 1, seed + 2
 rerun = False
 
-# %%
-
-import matplotlib.pyplot as plt
-import numpy as np
+# %% tags=["remove-input"]
 import pandas as pd
+from IPython.display import Markdown, display
 
 from vist.experiments import generalization as gen
+from vist.experiments.common import pm, resolve_seeds, schedules, train_all
+from vist.experiments.paper import PAPER_SOURCE
+from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import book_style, publish
+from vist.report import book_style, publish, show, source, table
 from vist.train import train_run
 
 book_style()
-if (train_movie is None) != (test_movie is None):
-    raise ValueError("set both train_movie and test_movie, or neither (all four directions)")
-directions = gen.DIRECTIONS if train_movie is None else ((train_movie, test_movie),)
+
+# %% [markdown]
+# Every run below is trained (or, when the same configuration was trained before, read back from
+# the results store with its provenance) on the data and prior named under each table and figure.
+
+# %% tags=["hide-input"]
 preset_name = get_preset(preset, device).name
-specs = gen.specs(directions, data=data, seed=seed, preset=preset_name, backbone=backbone,
+directions = gen.directions_for(train_movie, test_movie)
+seed_list = resolve_seeds(seeds, seed, preset_name, headline=True)
+specs = gen.specs(directions, seed_list, data=data, preset=preset_name, backbone=backbone,
                   layer=layer, weights=weights)
-runs = {key: train_run(spec, device=device, rerun=rerun, progress=False) for key, spec in specs.items()}
-print(f"{len(runs)} runs, preset {preset_name!r}")
+runs = train_all(specs, train_run, device=device, rerun=rerun)
+scores = gen.scores(runs)
+summary = gen.summary(scores)
+label = source(runs[next(iter(runs))], prior=" / ".join(dict.fromkeys(scores["prior"])))
+
+# %% [markdown]
+# ## What each model was trained with
+#
+# Each model gets the schedule it needs to stop improving (chapter 6 shows the learning curves):
+# the last column is how much its per-epoch test CC still moved over its last three epochs (the
+# largest value over its runs). The cheaper baselines get more steps; the aim is that no model
+# is compared before it has learned.
+
+# %% tags=["remove-input"]
+sched = schedules(runs)
+table(sched.rename(columns={"epochs": "epochs", "steps_per_epoch": "steps / epoch",
+                            "batch": "windows / step", "window": "frames / window",
+                            "frame_samples": "frame-samples", "train_s": "train time (s)",
+                            "plateau": "CC range, last 3 epochs"}).drop(columns=["lr"]),
+      f"Training schedule per model, preset {preset_name} (median training time per run on "
+      f"this machine). {label}.", precision=2, formats={"frame-samples": "{:,.0f}", "train time (s)": "{:.0f}"})
 
 # %% [markdown]
 # ## The table
 #
-# Signed mean CC over cells (the headline of this book; the poster's numbers may be means of
-# |r|, see chapter 5), SD-KL, and CC as a fraction of each cell's noise ceiling.
+# CC is the signed mean over cells of each cell's Pearson r with its trial-mean rate (chapter 5);
+# FEVE is the fraction of the explainable variance explained; both are mean ± sd over seeds.
+# The poster's CC (real recordings, pretrained weights) stands beside ours as a reference
+# value, not as something these runs should reproduce.
 
-# %%
-rows = gen.table(runs)
-wide = pd.DataFrame(rows).pivot(index="model", columns="train→test", values="CC (ours)")
-paper = pd.DataFrame(gen.GENERALIZATION_CC).T
-shown = pd.concat({"ours": wide.reindex(index=list(gen.MODELS)), "poster (real data, pretrained)":
-                   paper.reindex(index=list(gen.MODELS))[wide.columns]}, axis=1)
-print("ours:", rows[0]["our data"], "|", " / ".join(sorted({r["our prior"] for r in rows})),
-      "| preset", preset_name)
-shown
+# %% tags=["remove-input"]
+shown = pd.DataFrame({
+    "model": summary["model"], "train→test": summary["direction"],
+    "CC": [pm(m, s) for m, s in zip(summary["cc_mean"], summary["cc_sd"], strict=True)],
+    "FEVE": [pm(m, s) for m, s in zip(summary["feve_mean"], summary["feve_sd"], strict=True)],
+    "SD-KL": [pm(m, s, 2) for m, s in zip(summary["sd_kl_mean"], summary["sd_kl_sd"], strict=True)],
+    "CC, poster": summary["poster_cc"], "seeds": summary["seeds"]})
+table(shown, f"Generalisation, mean ± sd over seeds {list(seed_list)}. Ours — {label}. "
+             f"CC, poster: {PAPER_SOURCE}.")
 
-# %%
-publish(pd.DataFrame(rows), "generalization")
+# %% tags=["remove-input"]
+publish(scores, "generalization");
 
 # %% [markdown]
 # ## Within vs across movies
+#
+# Each dot is one seed; the larger marker and bar are the mean ± sd over seeds; the black
+# diamonds are the poster's values.
 
-# %%
-fig, ax = plt.subplots(figsize=(8, 3.6))
-names = list(gen.MODELS)
-cols = [gen.direction(tr, te) for tr, te in directions]
-width = 0.8 / len(cols)
-for k, col in enumerate(cols):
-    vals = [wide.loc[n, col] if n in wide.index and col in wide.columns else np.nan for n in names]
-    ax.bar(np.arange(len(names)) + k * width, vals, width, label=col)
-ax.set_xticks(np.arange(len(names)) + width * (len(cols) - 1) / 2, names)
-ax.set_ylabel("CC (signed mean over cells)")
-ax.axhline(0, color="k", lw=0.6)
-ax.legend(fontsize=8, ncol=4)
-ax.set_title(f"ours — {rows[0]['our data'].split(' → ')[0]}; preset {preset_name}", fontsize=8)
-fig.tight_layout()
+# %% tags=["remove-input"]
+poster = pd.DataFrame([{"model": m, "direction": d, "cc": v} for m, row in gen.GENERALIZATION_CC.items()
+                       for d, v in row.items() if v is not None and d in set(scores["direction"])])
+fig = xplots.seed_points(scores, x="model", hue="direction", metrics=("cc", "feve"), order=list(gen.MODELS),
+                         reference=poster, height=3.4)
+show(fig, f"CC and FEVE per model and direction; dots: seeds {list(seed_list)}; diamonds: "
+          f"{PAPER_SOURCE}. Ours — {label}.")
 
 # %% [markdown]
-# **What this run can and cannot show.** On the virtual retina the cells are the same
-# model-retina in both movies and the movies differ only in their photographs, so the gap
-# between within- and across-movie scores measures how much each model relies on the particular
-# images of its training movie. With an untrained prior, DINOv2's features carry no learned
-# representation of natural images, so the advantage the paper attributes to the foundation
-# model cannot appear here; with `weights=` a DINOv2 checkpoint it can. With `preset="small"`
-# every model is trained for a few dozen steps on a CPU: compare models with each other, not
-# with the poster's values. One exception to equal steps: after Vi-ST's 60 steps the CRNN had
-# not left its initialisation (CC ≈ 0 even within a movie), so the small preset gives it four
-# times as many (240; its steps cost a fifth of Vi-ST's) — a choice in the baseline's favour.
+# ## What this run shows
+#
+# The sentences below are computed from the table above. A difference counts as beyond the
+# seed spread when the two means differ by more than the sum of their standard deviations.
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(f"* {s}" for s in gen.findings(summary))))
+
+# %% [markdown]
+# **What the virtual retina cannot test.** Its cells are the same model retina in both movies,
+# and the movies differ only in their photographs, so the within/across gap measures how much
+# each model relies on the particular images it was trained on. The prior here is an untrained
+# ViT unless `weights=` names a DINOv2 checkpoint, and the I3D network is untrained as well, so
+# the advantage the paper attributes to a foundation model's learned representation cannot
+# appear: it needs `weights=` (pretrained DINOv2) and, for the poster's real claim, the
+# recordings themselves (`data=` a Dryad folder, see chapter 1). The small preset also trains
+# narrower models on a CPU (chapter 6 lists what it changes); compare models with each other,
+# not with the poster's values.

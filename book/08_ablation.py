@@ -35,7 +35,7 @@
 # the poster shows.
 #
 # **What the small preset leaves out.** On 2 CPU cores (`preset="small"`) the chapter trains
-# four of the ten rows with one seed: the baseline, the largest effect of the poster's figure
+# four of the ten rows, each with three seeds: the baseline, the largest effect of the poster's figure
 # (spike alignment), the video extractor, and the RMSE-only loss (shared with chapter 10). The
 # other six rows are listed with the poster's values and marked "not run" — among them "remove
 # the DINOv2 prior", which with the small preset's untrained ViT would only compare random
@@ -55,67 +55,90 @@ backbone = None          # None: the preset ViT
 layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 rows = None              # None: all ten rows on the paper preset, four on the small one
-seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one
+seeds = None             # None: seed, seed + 1, seed + 2
 epochs = None            # None: the preset
 rerun = False
 
-# %%
+# %% tags=["remove-input"]
 import pandas as pd
+from IPython.display import Markdown, display
 
 from vist.experiments import ablation
-from vist.experiments.common import pm, resolve_seeds, run_experiment
+from vist.experiments.common import pm, resolve_seeds, tidy, train_all
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import book_style, publish
+from vist.report import book_style, publish, show, source, table
 from vist.train import train_run
 
 book_style()
+
+# %% [markdown]
+# The runs (trained here, or read back from the results store when this configuration was
+# trained before, for example by chapter 7):
+
+# %% tags=["hide-input"]
 preset_name = get_preset(preset, device).name
 keys = ablation.row_keys(rows, preset_name)
-seed_list = resolve_seeds(seeds, seed, preset_name)
+seed_list = resolve_seeds(seeds, seed, preset_name, headline=True)
 specs = ablation.specs(keys, seed_list, data=data, train_movie=train_movie, test_movie=test_movie,
                        preset=preset_name, backbone=backbone, layer=layer, weights=weights, epochs=epochs)
-exp = run_experiment(specs, train_run, device=device, rerun=rerun,
-                     what=f"{len(keys)} rows × seeds {list(seed_list)}")
-runs, caption = exp.runs, exp.caption
+runs = train_all(specs, train_run, device=device, rerun=rerun)
+rows_table = ablation.table(runs)
+label = source(runs[next(iter(runs))])
 
 # %% [markdown]
 # ## What each part is worth
 #
-# Bars: our change in CC from our baseline (error bars: sd over seeds, when there are several).
-# Diamonds: the poster's change, read off its figure (real recordings, pretrained DINOv2). The
-# right panel is our SD-KL, the poster's duration metric, for each row.
+# Each dot is one seed's run; the larger marker and bar are the mean ± sd over seeds; the
+# black diamonds are the poster's CC, read off its figure (real recordings, pretrained DINOv2).
+# The right panel is our SD-KL, the poster's duration metric (lower is better).
 
-# %%
-table = ablation.table(runs)
-xplots.ablation(table, caption);
+# %% tags=["remove-input"]
+names = {r["key"]: r["ablation"] for r in rows_table}
+scores = tidy(runs, ("row",)).assign(row=lambda d: d["row"].map(names))
+poster = pd.DataFrame([{"row": r["ablation"], "cc": r[f"CC ({ablation.PAPER_SOURCE})"]}
+                       for r in rows_table if r["status"] == "run"])
+fig = xplots.seed_points(scores, x="row", metrics=("cc", "sd_kl"), reference=poster, horizontal=True,
+                         height=0.55 * len(keys) + 1.4)
+show(fig, f"Ablations, {train_movie}→{test_movie}; dots: seeds {list(seed_list)}; diamonds: "
+          f"{ablation.PAPER_SOURCE}. Ours — {label}.")
 
 # %% [markdown]
 # ## The table
 
-# %%
+# %% tags=["remove-input"]
+ran = [r for r in rows_table if r["status"] == "run"]
 shown = pd.DataFrame([{
     "ablation": r["ablation"],
-    "CC (ours)": pm(r["CC (ours)"], r["CC sd (ours)"]),
-    "ΔCC (ours)": round(r["ΔCC vs baseline (ours)"], 3),
-    "SD-KL (ours)": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
-    "CC (poster)": r[f"CC ({ablation.PAPER_SOURCE})"],
-    "ΔCC (poster)": r[f"ΔCC ({ablation.PAPER_SOURCE})"],
-    "seeds": r["seeds"], "status": r["status"]} for r in table]).set_index("ablation")
-print(caption, "| poster: real salamander recordings, pretrained DINOv2 ViT-L/14, paper setting")
-shown
+    "CC": pm(r["CC (ours)"], r["CC sd (ours)"]),
+    "ΔCC": r["ΔCC vs baseline (ours)"],
+    "SD-KL": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
+    "CC, poster": r[f"CC ({ablation.PAPER_SOURCE})"],
+    "ΔCC, poster": r[f"ΔCC ({ablation.PAPER_SOURCE})"],
+    "seeds": r["seeds"]} for r in ran])
+left_out = [r["ablation"] for r in rows_table if r["status"] != "run"]
+table(shown, f"Ablations, {train_movie}→{test_movie}, mean ± sd over seeds {list(seed_list)}. Ours — "
+             f"{label}. Poster: {ablation.PAPER_SOURCE}."
+             + (f" Not run with this preset: {', '.join(left_out)}." if left_out else ""))
 
-# %%
-publish(pd.DataFrame(table), "ablation");
+# %% tags=["remove-input"]
+publish(pd.DataFrame(rows_table), "ablation");
 
 # %% [markdown]
-# **What this run can and cannot show.** The virtual retina is a cascade of linear filters,
+# ## What this run shows
+#
+# Computed from the table above (a change counts as beyond the seed spread when the two means
+# differ by more than the sum of their standard deviations):
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(f"* {s}" for s in ablation.findings(rows_table))))
+
+# %% [markdown]
+# **What the virtual retina cannot test.** The virtual retina is a cascade of linear filters,
 # rectifying subunits, gain control and spiking (chapter 1); the ablations ask which parts of
-# Vi-ST a model needs to predict *it* in another movie. Two things separate our numbers from the
-# poster's. First, the prior here is an **untrained** ViT unless `weights=` names a DINOv2
-# checkpoint, so "remove the DINOv2 prior" compares random ViT features with raw patch pixels —
-# it says nothing about what pretrained features add. Second, with `preset="small"` each model
-# sees a few dozen short training windows on a CPU: its CC is far below the poster's, one seed
-# cannot separate differences of a few hundredths from run-to-run noise (the paper preset's
-# three seeds give the sd), and half the rows are not run. Compare the sign and size of large
-# effects — removing the per-cell mapping or the video extractor — not small ones.
+# Vi-ST a model needs to predict *it* in another movie. The prior here is an **untrained** ViT
+# unless `weights=` names a DINOv2 checkpoint, so "remove the DINOv2 prior" would compare random
+# ViT features with raw patch pixels — it says nothing about what pretrained features add, which
+# is why the small preset leaves it out; with `weights=` and `rows=["no_prior"]` it becomes the
+# poster's question. The poster's deltas come from real recordings (`data=` a Dryad folder);
+# compare the sign and size of large effects, not small ones.

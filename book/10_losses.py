@@ -47,30 +47,48 @@ backbone = None          # None: the preset ViT
 layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None           # a DINOv2 checkpoint file, or None for an untrained ViT
 arms = None              # None: all five on the paper preset, three on the small one (keys of vist.losses.ABLATIONS)
-seeds = None             # None: (seed,) on the small preset, (seed, seed+1, seed+2) on the paper one
+seeds = None             # None: seed, seed + 1, seed + 2
 epochs = None            # None: the preset
 rerun = False
 
-# %%
-import numpy as np
+# %% tags=["remove-input"]
 import pandas as pd
+from IPython.display import Markdown, display
 
 from vist.experiments import losses as lossx
-from vist.experiments.common import pm, resolve_seeds, run_experiment
+from vist.experiments.common import pm, resolve_seeds, tidy, train_all
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import book_style, publish
+from vist.report import book_style, publish, show, source, table
 from vist.train import train_run
 
 book_style()
+
+# %% [markdown]
+# The runs (trained here, or read back from the results store when chapter 8 trained the same
+# configuration):
+
+# %% tags=["hide-input"]
 preset_name = get_preset(preset, device).name
 arm_keys = lossx.arm_list(arms, preset_name)
-seed_list = resolve_seeds(seeds, seed, preset_name)
+seed_list = resolve_seeds(seeds, seed, preset_name, headline=True)
 specs = lossx.specs(arm_keys, seed_list, data=data, train_movie=train_movie, test_movie=test_movie,
                     preset=preset_name, backbone=backbone, layer=layer, weights=weights, epochs=epochs)
-exp = run_experiment(specs, train_run, device=device, rerun=rerun,
-                     what=f"{len(arm_keys)} losses × seeds {list(seed_list)}")
-runs, caption = exp.runs, exp.caption
+runs = train_all(specs, train_run, device=device, rerun=rerun)
+rows_table = lossx.table(runs, preset_name)
+label = source(runs[next(iter(runs))])
+
+# %% [markdown]
+# ## Scores per loss
+#
+# Each dot is one seed's run; the larger marker and bar are the mean ± sd over seeds.
+
+# %% tags=["remove-input"]
+names = {a: lossx.label(a, preset_name) for a in arm_keys}
+scores = tidy(runs, ("loss",)).assign(loss=lambda d: d["loss"].map(names))
+fig = xplots.seed_points(scores, x="loss", metrics=("cc", "sd_kl"), horizontal=True,
+                         height=0.6 * len(arm_keys) + 1.4)
+show(fig, f"CC and SD-KL per loss, {train_movie}→{test_movie}; dots: seeds {list(seed_list)}. {label}.")
 
 # %% [markdown]
 # ## Response durations
@@ -79,42 +97,47 @@ runs, caption = exp.runs, exp.caption
 # counted over all cells of the test movie and divided by the number of cells — the recorded
 # trial means (grey) and each loss's predictions (first seed) contain. A model that smears
 # responses in time predicts fewer, longer events; one whose trace jitters predicts many short
-# ones (every local maximum counts as a response, as SD-KL counts it). Right: CC and SD-KL.
+# ones (every local maximum counts as a response, as SD-KL counts it).
 
-# %%
-table = lossx.table(runs, preset_name)
+# %% tags=["remove-input"]
 first = seed_list[0]
 target = runs[(arm_keys[0], first)].predictions()["target"]
-widths = {lossx.label(a, preset_name): lossx.durations(runs[(a, first)].predictions()["pred"]) for a in arm_keys}
-xplots.durations(lossx.durations(target), widths, table, caption, cells=target.shape[1]);
+widths = {names[a]: lossx.durations(runs[(a, first)].predictions()["pred"]) for a in arm_keys}
+show(xplots.durations(lossx.durations(target), widths, cells=target.shape[1]),
+     f"Response durations of the recorded trial means and of each loss's predictions (seed {first}). {label}.")
 
-# %%
+# %% tags=["remove-input"]
 dur = pd.DataFrame([{"trace": "recorded (trial mean)", **lossx.duration_summary(lossx.durations(target))}]
-                   + [{"trace": name, **lossx.duration_summary(w)} for name, w in widths.items()]).set_index("trace")
-dur.round(2)
+                   + [{"trace": name, **lossx.duration_summary(w)} for name, w in widths.items()])
+table(dur, f"Response durations (frames of 33 ms), seed {first}. {label}.", precision=1,
+      formats={"events": "{:,.0f}"})
 
 # %% [markdown]
 # ## The table
 
-# %%
-shown = pd.DataFrame([{"loss": r["loss"], "CC (ours)": pm(r["CC (ours)"], r["CC sd (ours)"]),
-                       "SD-KL (ours)": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
-                       "CC (poster)": r[f"CC ({lossx.PAPER_SOURCE})"], "seeds": r["seeds"]}
-                      for r in table]).set_index("loss")
-print(caption, "| poster: real recordings, pretrained DINOv2 (its ablation figure gives the RMSE-only "
-      "and full-loss CCs)")
-shown
+# %% tags=["remove-input"]
+shown = pd.DataFrame([{"loss": r["loss"], "CC": pm(r["CC (ours)"], r["CC sd (ours)"]),
+                       "SD-KL": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
+                       "CC, poster": r[f"CC ({lossx.PAPER_SOURCE})"], "seeds": r["seeds"]} for r in rows_table])
+table(shown, f"Losses, {train_movie}→{test_movie}, mean ± sd over seeds {list(seed_list)}. Ours — {label}. "
+             f"Poster: {lossx.PAPER_SOURCE} (its ablation figure gives the RMSE-only and full-loss CCs).")
 
-# %%
-publish(pd.DataFrame(table), "losses");
-best = min(table, key=lambda r: r["SD-KL (ours)"] if np.isfinite(r["SD-KL (ours)"]) else np.inf)
-print(f"lowest SD-KL in this run: {best['loss']} ({best['SD-KL (ours)']:.2f})")
+# %% tags=["remove-input"]
+publish(pd.DataFrame(rows_table), "losses");
 
 # %% [markdown]
-# **What this run can and cannot show.** The virtual retina's responses have true durations
-# set by its temporal filters and sparse thresholds (chapter 1), so whether a loss gets
-# durations right is measurable here — that part transfers. What does not: the prior is
-# untrained unless `weights=` is set, and with `preset="small"` the soft-DTW windows are only 2
-# and 4 frames long and each model trains briefly with one seed, so differences between the
-# arms are small against run-to-run noise. The poster's loss figure gives no values we can
-# read; its ablation figure gives the RMSE-only and the full-loss CCs (the table's poster column).
+# ## What this run shows
+#
+# Computed from the table above (a difference counts as beyond the seed spread when the two
+# means differ by more than the sum of their standard deviations):
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(f"* {s}" for s in lossx.findings(rows_table))))
+
+# %% [markdown]
+# **What the virtual retina can and cannot test.** Its responses have true durations set by its
+# temporal filters and sparse thresholds (chapter 1), so whether a loss gets durations right is
+# measurable here — that part transfers. What does not: the prior is untrained unless `weights=`
+# is set, and the poster's loss figure gives no values we can read; its ablation figure gives the
+# RMSE-only and the full-loss CCs (the table's poster column), measured on real recordings
+# (`data=` a Dryad folder).

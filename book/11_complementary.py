@@ -53,18 +53,24 @@ both_directions = None   # also test_movie → train_movie; None: no (small), ye
 epochs = None            # None: the preset
 rerun = False
 
-# %%
+# %% tags=["remove-input"]
 import pandas as pd
+from IPython.display import Markdown, display
 
 from vist.experiments import complementary as comp
-from vist.experiments.common import caption as caption_of
-from vist.experiments.common import movie_pairs, pm, provenance, resolve_seeds
+from vist.experiments.common import movie_pairs, pm, resolve_seeds
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import book_style, publish
+from vist.report import book_style, publish, show, source, table
 from vist.train import RunSpec, train_run
 
 book_style()
+
+# %% [markdown]
+# The full population's run is chapter 7's; the smaller populations are trained here (or read
+# back from the results store):
+
+# %% tags=["hide-input"]
 preset_name = get_preset(preset, device).name
 seed_list = resolve_seeds(seeds, seed, preset_name)
 n_draws = comp.DEFAULT_DRAWS.get(preset_name, 1) if draws is None else int(draws)
@@ -75,11 +81,15 @@ for tr, te in movie_pairs(train_movie, test_movie, both):
                    backbone=backbone, layer=layer, weights=weights, epochs=epochs)
     results.append(comp.run_direction(base, seed_list, sizes, n_draws, train_run, device=device, rerun=rerun))
 all_runs = [r for d in results for rs in d.runs.values() for r in rs]
-caption = caption_of(all_runs)
-print(f"{len(all_runs)} models over {len(results)} direction(s), seeds {list(seed_list)}, {n_draws} draw(s)")
-print(caption)
-print("provenance:", provenance(all_runs))
-pd.DataFrame(comp.per_seed_top(results))
+label = source(all_runs[0])
+
+# %% [markdown]
+# Which cells were the top 8 (per direction and seed), in the full population's ranking:
+
+# %% tags=["remove-input"]
+table(pd.DataFrame(comp.per_seed_top(results)).assign(**{
+    "top cells (best first)": lambda d: d["top cells (best first)"].map(lambda c: ", ".join(map(str, c)))}),
+      f"The top 8 cells of the full-population model. {label}.")
 
 # %% [markdown]
 # ## The top 8 cells in populations of every size
@@ -87,30 +97,40 @@ pd.DataFrame(comp.per_seed_top(results))
 # Dots: each seed × draw; line: their mean; diamonds: the poster (real recordings, pretrained
 # DINOv2), for the direction trained on the same movie.
 
-# %%
-table = comp.table(results)
-xplots.complementary(comp.scores_frame(results), table, caption);
+# %% tags=["remove-input"]
+rows_table = comp.table(results)
+show(xplots.complementary(comp.scores_frame(results), rows_table),
+     f"Top-8 CC against population size; seeds {list(seed_list)}, {n_draws} draw(s). Ours — {label}. "
+     "Poster: real recordings, pretrained DINOv2, values read off its figure.")
 
-# %%
-paper_col = next(k for k in table[0] if k.startswith("top-8 CC (poster"))
+# %% tags=["remove-input"]
+paper_col = next(k for k in rows_table[0] if k.startswith("top-8 CC (poster"))
 shown = pd.DataFrame([{"train→test": r["train→test"], "cells": r["cells"], "models": r["models"],
-                       "top-8 CC (ours)": pm(r["top-8 CC (ours)"], r["top-8 CC sd (ours)"]),
-                       "whole-population CC (ours)": round(r["population CC (ours)"], 3),
-                       "top-8 CC (poster)": r[paper_col], "seeds × draws": r["seeds × draws"]}
-                      for r in table]).set_index(["train→test", "cells"])
-print(caption, "| poster: real recordings, pretrained DINOv2, values read off its figure")
-shown
+                       "top-8 CC": pm(r["top-8 CC (ours)"], r["top-8 CC sd (ours)"]),
+                       "whole-population CC": r["population CC (ours)"],
+                       "top-8 CC, poster": r[paper_col], "seeds × draws": r["seeds × draws"]}
+                      for r in rows_table])
+table(shown, f"Complementary coding. Ours — {label}. Poster: real recordings, pretrained DINOv2, "
+             "values read off its figure.")
 
-# %%
-publish(pd.DataFrame(table), "complementary");
+# %% tags=["remove-input"]
+publish(pd.DataFrame(rows_table), "complementary");
 
 # %% [markdown]
-# **What this run can and cannot show.** The virtual retina's cells share inputs — neighbouring
-# cells see overlapping parts of the same movie, and cells of one type share subunits and
-# filters — so a model of many cells can learn shared features from more data, which is the
-# effect the poster's curve is about; that mechanism is present here. Three caveats. The top 8
-# are chosen on the very scores of the full-population model, which favours the largest
-# population a little (the selection's luck is not repeated in the other runs). The prior is
-# untrained unless `weights=` is set. And with `preset="small"` each model trains briefly with
-# one seed and one draw, so only a large difference — e.g. single-cell models against the
-# population — means anything; the paper preset's seeds and draws give the sd.
+# ## What this run shows
+#
+# Computed from the table above:
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(f"* {s}" for s in comp.findings(rows_table))))
+
+# %% [markdown]
+# **What the virtual retina can and cannot test.** Its cells share inputs — neighbouring cells
+# see overlapping parts of the same movie, and cells of one type share subunits and filters — so
+# a model of many cells can learn shared features from more data, which is the effect the
+# poster's curve is about; that mechanism is present here. Three caveats. The top 8 are chosen on
+# the very scores of the full-population model, which favours the largest population a little
+# (the selection's luck is not repeated in the other runs). The prior is untrained unless
+# `weights=` is set. And the small preset trains one seed and one draw, so only a large
+# difference — single-cell models against the population — means anything; `seeds=[0, 1, 2]` or
+# the paper preset gives the spread.

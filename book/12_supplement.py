@@ -38,10 +38,10 @@ rf_lags = 10             # the probe history (frames)
 rf_ridge = 10.0          # the probe regularisation (× the stimulus covariance mean eigenvalue)
 rerun = False
 
-# %%
-
+# %% tags=["remove-input"]
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
 from vist.data import load
 from vist.experiments import rf_recovery as rfx
@@ -49,17 +49,19 @@ from vist.experiments.common import CC, movie_pairs
 from vist.plots import experiments as xplots
 from vist.plots import training as tplots
 from vist.presets import get_preset
-from vist.report import book_style, publish
+from vist.report import book_style, publish, show, source, table
 from vist.train import RunSpec, train_run
 
 book_style()
+
+# %% tags=["hide-input"]
 preset_name = get_preset(preset, device).name
 runs = {f"{tr}→{te}": train_run(RunSpec(model="vist", data=data, train_movie=tr, test_movie=te, seed=seed,
                                         preset=preset_name, backbone=backbone, layer=layer, weights=weights),
                                 device=device, rerun=rerun, progress=False)
         for tr, te in movie_pairs(train_movie, test_movie, both_directions)}
-for name, run in runs.items():
-    print(f"{name}: CC {run.summary[CC]:.3f} | {tplots.run_label(run)}")
+main = runs[f"{train_movie}→{test_movie}"]
+label = source(main)
 
 # %% [markdown]
 # ## Best, middle and worst cells
@@ -67,10 +69,10 @@ for name, run in runs.items():
 # The recorded trial-mean rate (black) and the prediction (orange) over the first 20 s of the
 # test movie, for the cells with the highest, median and lowest CC.
 
-# %%
+# %% tags=["remove-input"]
 for name, run in runs.items():
-    fig = tplots.predictions(run, seconds=20)
-    fig.axes[0].set_title(f"{name} — " + fig.axes[0].get_title(), fontsize=9)
+    show(tplots.predictions(run, seconds=20), f"Vi-ST {name} (CC {run.summary[CC]:.3f}): recorded and "
+         f"predicted rates. {source(run)}.")
 
 # %% [markdown]
 # ## Receptive fields recovered from the model
@@ -90,46 +92,49 @@ for name, run in runs.items():
 # We chose the probe over gradients of the output with respect to the input: the frozen ViT
 # stands between the pixels and the model, and gradients with respect to its 384- or
 # 1024-dimensional patch features have no sign or unit that compares with a receptive field.
+# Real recordings have no true receptive fields to compare with, so with `data=` a recording
+# this section is skipped.
 
-# %%
-main = runs[f"{train_movie}→{test_movie}"]
-if data != "synthetic":
-    rf = None
-    print("The true receptive fields are known only for the virtual retina (data='synthetic'); skipped.")
-else:
+# %% tags=["hide-input"]
+rf = None
+if data == "synthetic":
     responses = rfx.model_responses(main, device=device)
     segments = [(load(data, movie, seed=seed), pred) for movie, pred in responses.items()]
     rf = rfx.recover(segments, lags=rf_lags, ridge=rf_ridge)
+
+# %% tags=["remove-input"]
+if rf is not None:
     cc = np.nan_to_num(main.per_cell["cc"], nan=-np.inf)
     order = np.argsort(-cc)
     r_model = np.nan_to_num(rf["r"]["model"], nan=-np.inf)
-    examples = {"best-predicted cell": int(order[0]), "median-predicted cell": int(order[len(order) // 2]),
-                "cell with the best-recovered map": int(np.argmax(r_model))}
-    xplots.rf_maps(rf, {f"{k} (#{c})": c for k, c in examples.items()},
-                   f"{train_movie}→{test_movie} model | {tplots.run_label(main)}");
+    examples = {"best-predicted": int(order[0]), "median-predicted": int(order[len(order) // 2]),
+                "best-recovered": int(np.argmax(r_model))}
+    show(xplots.rf_maps(rf, {f"{k}\ncell #{c}": c for k, c in examples.items()}),
+         f"True receptive fields beside the maps the probe recovers from the noise-free rates and from "
+         f"the {train_movie}→{test_movie} model, for three cells; right: every cell's agreement. {label}.")
 
-# %%
+# %% tags=["remove-input"]
 if rf is not None:
-    types = main.labels["cell_types"]
-    agreement = pd.DataFrame(rfx.by_type(rf, types)).set_index("cell type")
-    r_cc = np.corrcoef(np.nan_to_num(rf["r"]["model"]), np.nan_to_num(main.per_cell["cc"]))[0, 1]
-    print(f"median agreement with the true RFs — model {np.nanmedian(rf['r']['model']):.3f}, "
-          f"noise-free rates (probe ceiling) {np.nanmedian(rf['r']['true rates']):.3f}, "
-          f"shuffled control {np.nanmedian(rf['r_shuffled']['model']):.3f}; "
-          f"across cells, r(map agreement, CC) = {r_cc:.2f}")
-    publish(agreement.reset_index().assign(run=f"{train_movie}→{test_movie}", data=main.labels["data"],
-                                           prior=main.labels["prior"], preset=preset_name), "rf_recovery")
-agreement.round(3) if rf is not None else None
+    agreement = pd.DataFrame(rfx.by_type(rf, main.labels["cell_types"]))
+    publish(agreement.assign(run=f"{train_movie}→{test_movie}", data=main.labels["data"],
+                             prior=main.labels["prior"], preset=preset_name), "rf_recovery")
+    display(table(agreement, f"Median agreement with the true receptive fields by cell type. {label}."))
 
 # %% [markdown]
-# **What this shows and cannot show.** The probe's ceiling — its agreement on the simulator's
-# noise-free rates — is well below 1: two short natural movies with eye movements are a poor
-# stimulus for mapping receptive fields (their patches are strongly correlated, and the
-# responses are sparse and rectified), and ON-OFF cells, which answer a change of either sign,
-# have no linear receptive field for a probe to find. The model's agreement should be read
-# against that ceiling and the shuffled control, not against 1. A model that predicts a cell
-# well must respond to the right part of the image, so its map should approach the ceiling; a
-# model trained briefly (`preset="small"`) on an untrained prior may predict the population's
-# shared activity without having learned each cell's position, and then its maps agree with the
-# true RFs no better than chance. Real recordings have no true RFs to compare with, so this
-# analysis exists only for the virtual retina.
+# ## What this run shows
+#
+# Computed from the recovery above:
+
+# %% tags=["remove-input"]
+if rf is not None:
+    display(Markdown("\n\n".join(f"* {s}" for s in rfx.findings(rf, main.per_cell["cc"]))))
+
+# %% [markdown]
+# **How to read it.** The probe's ceiling — its agreement on the simulator's noise-free rates —
+# is well below 1: two short natural movies with eye movements are a poor stimulus for mapping
+# receptive fields (their patches are strongly correlated, and the responses are sparse and
+# rectified), and ON-OFF cells, which answer a change of either sign, have no linear receptive
+# field for a probe to find. The model's agreement should be read against that ceiling and the
+# shuffled control, not against 1. A model that predicts a cell well must respond to the right
+# part of the image, so its map should approach the ceiling. Real recordings have no true
+# receptive fields to compare with, so this analysis exists only for the virtual retina.

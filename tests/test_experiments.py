@@ -106,13 +106,54 @@ def test_ablation_rows_default_by_preset_and_unknown_keys_are_listed():
 
 def test_ablation_baseline_is_chapter_7s_run_and_rmse_row_is_chapter_10s():
     specs = ablation.specs(("baseline", "rmse_loss", "no_prior", "single_kernel"), (0,), **COMMON)
-    g = gen.specs((("mov1", "mov2"),), seed=0, data="synthetic", preset="small", backbone=None, layer=None,
-                  weights=None)[("Vi-ST", "mov1→mov2")]
+    g = gen.specs((("mov1", "mov2"),), (0,), data="synthetic", preset="small", backbone=None, layer=None,
+                  weights=None)[("Vi-ST", "mov1→mov2", 0)]
     assert specs[("baseline", 0)] == g and specs[("baseline", 0)].run_id() == g.run_id()
     rmse = losses.specs(("rmse",), (0,), **COMMON)[("rmse", 0)]
     assert specs[("rmse_loss", 0)].run_id() == rmse.run_id()
     assert specs[("no_prior", 0)].prior == "pixels"
     assert specs[("single_kernel", 0)].model_options == {"multiscale": "single"}
+
+
+def test_generalization_directions_follow_the_movies_given():
+    assert gen.directions_for("mov1", None) == (("mov1", "mov1"), ("mov1", "mov2"))
+    assert gen.directions_for("mov2", None) == (("mov2", "mov2"), ("mov2", "mov1"))
+    assert gen.directions_for("mov2", "mov1") == (("mov2", "mov1"),)
+    assert gen.directions_for(None, None) == gen.DIRECTIONS
+    with pytest.raises(ValueError, match="test_movie"):
+        gen.directions_for(None, "mov1")
+    s = gen.specs(gen.directions_for("mov1", None), (0, 1, 2), **{k: v for k, v in COMMON.items()
+                                                                 if k not in ("train_movie", "test_movie")})
+    assert len(s) == 4 * 2 * 3 and {k[2] for k in s} == {0, 1, 2}
+    assert all(spec.seed == k[2] for k, spec in s.items())
+
+
+def _generalization_runs(drops: dict[str, float], within: float = 0.6, jitter: float = 0.01):
+    runs = {}
+    for name, drop in drops.items():
+        for seed in range(3):
+            e = jitter * (seed - 1)
+            runs[(name, "mov1→mov1", seed)] = FakeRun(within + e)
+            runs[(name, "mov1→mov2", seed)] = FakeRun(within - drop - e)
+    return runs
+
+
+def test_generalization_summary_and_findings_are_computed_from_the_runs():
+    runs = _generalization_runs({"CRNN": 0.45, "Vi-ST": 0.10, "DINOv2+MS-TCN": 0.11})
+    scores = gen.scores(runs)
+    assert list(scores.columns[:3]) == ["model", "direction", "seed"] and len(scores) == 18
+    summary = gen.summary(scores)
+    assert list(summary["direction"]) == ["mov1→mov1"] * 3 + ["mov1→mov2"] * 3
+    row = summary[(summary["model"] == "CRNN") & (summary["direction"] == "mov1→mov2")].iloc[0]
+    assert row["cc_mean"] == pytest.approx(0.15) and row["cc_sd"] == pytest.approx(0.01)
+    assert row["seeds"] == 3 and row["poster_cc"] != row["poster_cc"]  # the poster has no CRNN value
+    text = " ".join(gen.findings(summary))
+    assert "CRNN loses 0.45 ± 0.01, larger than Vi-ST's" in text
+    assert "DINOv2+MS-TCN loses 0.11 ± 0.01, not distinguishable from Vi-ST's" in text
+    assert "the best model is Vi-ST" in text
+    # the ranking follows the numbers, not the order of the runs
+    swapped = gen.findings(gen.summary(gen.scores(_generalization_runs({"Vi-ST": 0.5, "CRNN": 0.05}))))
+    assert "the best model is CRNN" in " ".join(swapped)
 
 
 def test_ablation_table_lists_all_ten_rows_with_means_and_poster_deltas():

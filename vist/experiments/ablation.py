@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vist.experiments.common import CC, RunLike, check_choices, labels, mean_sd
+from vist.experiments.common import CC, RunLike, beyond_spread, check_choices, labels, mean_sd
 from vist.experiments.paper import PAPER_SOURCE
 from vist.model import ABLATIONS, Ablation
 from vist.train import RunSpec
@@ -84,4 +84,26 @@ def table(runs: Mapping[tuple[str, int], RunLike]) -> list[dict[str, Any]]:
             "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"],
             "status": "run" if rs else "not run with this preset",
         })
+    return out
+
+
+def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Sentences about the ablation table (:func:`table`), each computed from it: per row that
+    was run, our change in CC from the baseline, whether it is beyond the seed spread
+    (:func:`vist.experiments.common.beyond_spread`) and whether its sign agrees with the poster's."""
+    base = next((r for r in rows if r["key"] == "baseline" and r["status"] == "run"), None)
+    if base is None:
+        return ["The baseline was not run, so no change can be measured."]
+    out = [f"Our baseline reaches CC {base['CC (ours)']:.3f}"
+           + (f" ± {base['CC sd (ours)']:.3f}" if base["CC sd (ours)"] == base["CC sd (ours)"] else "")
+           + f" over {base['seeds']} seed(s)."]
+    for r in rows:
+        if r["key"] == "baseline" or r["status"] != "run":
+            continue
+        d, poster = r["ΔCC vs baseline (ours)"], r[f"ΔCC ({PAPER_SOURCE})"]
+        real = beyond_spread(r["CC (ours)"], r["CC sd (ours)"], base["CC (ours)"], base["CC sd (ours)"])
+        sign = "agrees with" if (d < 0) == (poster < 0) else "is opposite to"
+        out.append(f"*{r['ablation']}*: CC changes by {d:+.3f} — "
+                   + ("beyond the seed spread" if real else "within the seed spread")
+                   + f"; its sign {sign} the poster's ({poster:+.3f}).")
     return out

@@ -1,8 +1,9 @@
-"""What every experiment of chapters 8–12 shares: seeds per preset, mean ± sd over seeds, labels.
+"""What every experiment of chapters 7–12 shares: seeds, tidy scores, mean ± sd over seeds, labels.
 
-The experiments train many runs; on the paper preset (GPU) each configuration is trained with
-several seeds and reported as mean ± sd, on the small preset (2 CPU cores) with one seed, so the
-book builds within the CI budget. :func:`resolve_seeds` is that rule in one place.
+The headline experiments (generalisation, ablation, losses) train every configuration with three
+seeds on either preset and report mean ± sd; on the small preset (2 CPU cores) the others (layer
+depth, population sizes) train one seed, so the book builds within its budget.
+:func:`resolve_seeds` is that rule in one place.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
 PAPER_SEEDS = 3
 """Seeds per configuration on the paper preset (``seed, seed + 1, …``)."""
@@ -38,15 +40,19 @@ TrainFn = Callable[..., RunLike]
 CC = "CC (signed mean, headline)"
 
 
-def resolve_seeds(seeds: Sequence[int] | int | None, seed: int, preset: str) -> tuple[int, ...]:
-    """The seeds of an experiment: ``seeds`` as given, else ``(seed,)`` on the small preset and
-    ``seed … seed + PAPER_SEEDS − 1`` on the paper preset.
+def resolve_seeds(seeds: Sequence[int] | int | None, seed: int, preset: str,
+                  headline: bool = False) -> tuple[int, ...]:
+    """The seeds of an experiment: ``seeds`` as given, else ``seed … seed + PAPER_SEEDS − 1`` for
+    a headline experiment (generalisation, ablation, losses) or on the paper preset, and
+    ``(seed,)`` for the small preset's other experiments (layers, population sizes).
 
     Raises:
         ValueError: an empty list or non-integer seeds.
     """
     if seeds is None:
-        return (int(seed),) if preset != "paper" else tuple(range(int(seed), int(seed) + PAPER_SEEDS))
+        if headline or preset == "paper":
+            return tuple(range(int(seed), int(seed) + PAPER_SEEDS))
+        return (int(seed),)
     if isinstance(seeds, int | np.integer):
         return (int(seeds),)
     out = tuple(int(s) for s in seeds)
@@ -150,3 +156,74 @@ def check_choices(name: str, given: Iterable[Any], allowed: Sequence[Any]) -> tu
         if item not in allowed:
             raise ValueError(f"{name}: expected items of {list(allowed)}, found {item!r}")
     return out
+
+
+METRICS: dict[str, str] = {"cc": CC, "feve": "feve", "sd_kl": "sd_kl", "cc_normalised": "cc_normalised"}
+"""Tidy column → the key of that score in a run's summary (CC: signed mean over cells; FEVE and
+CC / noise ceiling: means over cells; SD-KL: mean over cells, lower is better)."""
+
+
+def tidy(runs: Mapping[tuple[Any, ...], RunLike], keys: Sequence[str]) -> pd.DataFrame:
+    """One row per run: the fields of its key tuple named by ``keys`` (a key's remaining fields are
+    dropped), ``seed`` (from the run's spec), the scores of :data:`METRICS`, and the run's
+    ``data``, ``prior`` and ``preset`` labels. Columns are snake_case; display names are the
+    chapter's business."""
+    rows = []
+    for key, run in runs.items():
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(keys, key[:len(keys)], strict=True))
+        row["seed"] = int(run.record.get("spec", {}).get("seed", key[-1] if len(key) > len(keys) else 0))
+        for col, name in METRICS.items():
+            v = run.summary.get(name)
+            row[col] = float(v) if v is not None else float("nan")
+        row.update({k: str(run.labels.get(k, "?")) for k in ("data", "prior", "preset")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(scores: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Mean, sample sd and count over seeds of every score, per group of ``by`` (groups in order of
+    appearance): columns ``<metric>_mean``, ``<metric>_sd`` and ``seeds``."""
+    g = scores.groupby(list(by), sort=False)
+    out = g[list(METRICS)].agg(["mean", "std"])
+    out.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in out.columns]
+    out["seeds"] = g.size()
+    return out.reset_index()
+
+
+def beyond_spread(a: float, a_sd: float, b: float, b_sd: float) -> bool:
+    """Whether means ``a`` and ``b`` differ by more than the sum of their seed sds (a plain,
+    conservative rule for three seeds; ``False`` when either sd is undefined)."""
+    if not all(np.isfinite(v) for v in (a, a_sd, b, b_sd)):
+        return False
+    return abs(a - b) > a_sd + b_sd
+
+
+def plateau(history: Sequence[Mapping[str, Any]], epochs: int = 3) -> float:
+    """Range (max − min) of the per-epoch test CC over the last ``epochs`` epochs of a run's log:
+    how far the model still moved when training stopped (NaN for a shorter log)."""
+    cc = [float(h["cc"]) for h in history if h.get("cc") is not None]
+    if len(cc) < epochs:
+        return float("nan")
+    tail = cc[-epochs:]
+    return float(max(tail) - min(tail))
+
+
+def schedules(runs: Mapping[tuple[Any, ...], RunLike], key: int = 0) -> pd.DataFrame:
+    """What each model trained with, one row per value of the runs' key field ``key`` (e.g. the
+    model name): epochs × steps per epoch, windows per step × frames per window, the frame-samples
+    seen, peak learning rate, median training time per run (s) and the largest last-three-epoch
+    CC range over its runs (:func:`plateau`)."""
+    groups: dict[Any, list[RunLike]] = {}
+    for k, run in runs.items():
+        groups.setdefault(k[key] if isinstance(k, tuple) else k, []).append(run)
+    rows = []
+    for name, rs in groups.items():
+        s = rs[0].record["settings"]
+        rows.append({"model": name, "epochs": s["epochs"], "steps_per_epoch": s["batches_per_epoch"],
+                     "batch": s["batch"], "window": s["window"],
+                     "frame_samples": s["epochs"] * s["batches_per_epoch"] * s["batch"] * s["window"],
+                     "lr": s["lr"],
+                     "train_s": float(np.median([r.record["timings"]["train_s"] for r in rs])),
+                     "plateau": float(np.nanmax([plateau(r.record["history"]) for r in rs]))})
+    return pd.DataFrame(rows)

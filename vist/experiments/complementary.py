@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from vist.experiments.common import CC, RunLike, TrainFn, mean_sd
+from vist.experiments.common import CC, RunLike, TrainFn, beyond_spread, mean_sd
 from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
 from vist.train import RunSpec
 
@@ -234,3 +234,26 @@ def scores_frame(directions: Sequence[Direction]) -> list[dict[str, Any]]:
     return [{"train→test": dr.name, "cells": n, "draw": d, "seed": s, "top-8 CC": v}
             for dr in directions for (n, d, s), v in dr.scores().items()]
 
+
+
+def findings(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Sentences about the table (:func:`table`), computed from it, per direction: the top-8 CC
+    in the largest population against the smallest, and whether the difference is beyond the
+    spread over seeds × draws (:func:`vist.experiments.common.beyond_spread`; with a single seed
+    and draw it cannot be)."""
+    out = []
+    for name in dict.fromkeys(r["train→test"] for r in rows):
+        rs = sorted((r for r in rows if r["train→test"] == name), key=lambda r: r["cells"])
+        if len(rs) < 2:
+            continue
+        lo, hi = rs[0], rs[-1]
+        d = hi["top-8 CC (ours)"] - lo["top-8 CC (ours)"]
+        real = beyond_spread(hi["top-8 CC (ours)"], hi["top-8 CC sd (ours)"], lo["top-8 CC (ours)"],
+                             lo["top-8 CC sd (ours)"])
+        verdict = ("beyond the spread over seeds × draws" if real else
+                   "not separable from the spread over seeds × draws" if hi["seeds × draws"] > 1
+                   else "from a single seed and draw, so without a spread to judge it by")
+        out.append(f"{name}: the top 8 cells reach CC {hi['top-8 CC (ours)']:.3f} in the population of "
+                   f"{hi['cells']} and {lo['top-8 CC (ours)']:.3f} with {lo['cells']} cell(s) per model, "
+                   f"a difference of {d:+.3f}, {verdict}.")
+    return out

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vist.experiments.common import CC, RunLike, labels, mean_sd
+import numpy as np
+
+from vist.experiments.common import CC, RunLike, beyond_spread, labels, mean_sd
 from vist.presets import get_preset
 from vist.prior import BACKBONES
 from vist.train import RunSpec
@@ -92,3 +94,23 @@ def table(runs: Mapping[tuple[int, int], RunLike], preset: str, backbone: str | 
                     "poster": "figure only (no values in the poster text)",
                     "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"]})
     return sorted(out, key=lambda r: -r["n"])
+
+
+def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Sentences about the layer table (:func:`table`), computed from it: the block with the
+    highest CC and whether it is ahead of the others beyond the seed spread
+    (:func:`vist.experiments.common.beyond_spread`; with one seed no difference can be)."""
+    rows = [r for r in rows if np.isfinite(r["CC (ours)"])]
+    if not rows:
+        return ["No block was run."]
+    best = max(rows, key=lambda r: r["CC (ours)"])
+    out = [f"The highest CC comes from block {best['block']} ({best['CC (ours)']:.3f}, "
+           f"{best['seeds']} seed(s))."]
+    for r in rows:
+        if r is best:
+            continue
+        real = beyond_spread(best["CC (ours)"], best["CC sd (ours)"], r["CC (ours)"], r["CC sd (ours)"])
+        out.append(f"Block {r['block']}: CC {r['CC (ours)']:.3f}, "
+                   + ("behind it beyond the seed spread." if real else
+                      "not separable from it with these seeds."))
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vist.experiments.ablation import ROWS
-from vist.experiments.common import CC, RunLike, check_choices, labels, mean_sd
+from vist.experiments.common import CC, RunLike, beyond_spread, check_choices, labels, mean_sd
 from vist.experiments.paper import PAPER_SOURCE
 from vist.losses import ABLATIONS as LOSSES
 from vist.metrics.sdkl import peak_durations
@@ -105,3 +105,25 @@ def duration_summary(widths: np.ndarray) -> dict[str, float]:
         return {"events": 0, "median (frames)": float("nan"), "90th percentile (frames)": float("nan")}
     return {"events": int(w.size), "median (frames)": float(np.median(w)),
             "90th percentile (frames)": float(np.percentile(w, 90))}
+
+
+def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Sentences about the loss table (:func:`table`), computed from it: the arm with the highest
+    CC and the one with the lowest SD-KL, and whether the full loss differs from RMSE alone beyond
+    the seed spread (:func:`vist.experiments.common.beyond_spread`), in CC and in SD-KL."""
+    rows = [r for r in rows if np.isfinite(r["CC (ours)"])]
+    if not rows:
+        return ["No arm was run."]
+    best_cc = max(rows, key=lambda r: r["CC (ours)"])
+    best_kl = min(rows, key=lambda r: r["SD-KL (ours)"] if np.isfinite(r["SD-KL (ours)"]) else np.inf)
+    out = [f"The highest CC: {best_cc['loss']} ({best_cc['CC (ours)']:.3f}); the lowest SD-KL: "
+           f"{best_kl['loss']} ({best_kl['SD-KL (ours)']:.2f})."]
+    by_key = {r["key"]: r for r in rows}
+    if "full" in by_key and "rmse" in by_key:
+        f, r = by_key["full"], by_key["rmse"]
+        for name, key, digits in (("CC", "CC", 3), ("SD-KL", "SD-KL", 2)):
+            d = f[f"{key} (ours)"] - r[f"{key} (ours)"]
+            real = beyond_spread(f[f"{key} (ours)"], f[f"{key} sd (ours)"], r[f"{key} (ours)"], r[f"{key} sd (ours)"])
+            out.append(f"The full loss against RMSE alone: {name} {d:+.{digits}f}, "
+                       + ("beyond the seed spread." if real else "within the seed spread."))
+    return out

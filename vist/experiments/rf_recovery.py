@@ -272,3 +272,23 @@ def by_type(result: dict[str, Any], cell_types: Sequence[str]) -> list[dict[str,
         row["r (model, shuffled control)"] = float(np.nanmedian(result["r_shuffled"]["model"][sel]))
         rows.append(row)
     return rows
+
+
+def findings(result: dict[str, Any], cc: np.ndarray) -> list[str]:
+    """Sentences about a recovery (:func:`recover`), computed from it: the median agreement of the
+    model's maps against the probe's ceiling (its agreement on the noise-free rates) and the
+    shuffled control, the fraction of the ceiling reached, and how agreement follows a cell's CC
+    (``cc``: per-cell CC of the model's run)."""
+    model = float(np.nanmedian(result["r"]["model"]))
+    ceiling = float(np.nanmedian(result["r"]["true rates"]))
+    shuffled = float(np.nanmedian(result["r_shuffled"]["model"]))
+    frac = model / ceiling if ceiling > 0 else float("nan")
+    out = [f"The model's maps agree with the true receptive fields with a median r of {model:.3f}, "
+           f"against {ceiling:.3f} for the probe on the noise-free rates (its ceiling) and {shuffled:.3f} "
+           f"for the shuffled control: {frac:.0%} of the ceiling."]
+    ok = np.isfinite(result["r"]["model"]) & np.isfinite(cc)
+    if ok.sum() > 2:
+        r = float(np.corrcoef(result["r"]["model"][ok], cc[ok])[0, 1])
+        out.append(f"Across cells, map agreement and the cell's CC correlate with r = {r:.2f}"
+                   + (": the better a cell is predicted, the better its map." if r > 0.3 else "."))
+    return out

@@ -89,3 +89,35 @@ def settings_for(preset: str, model: str, epochs: int | None = None) -> TrainSet
         swa = settings.swa_start
         settings = replace(settings, epochs=int(epochs), swa_start=None if swa is None else min(swa, int(epochs) - 1))
     return settings
+
+
+def differences(preset: str, reference: str = "paper") -> list[dict[str, str]]:
+    """What ``preset`` changes against ``reference``: one row per differing training setting, model
+    option or per-model schedule (``setting``, ``reference`` value, ``preset`` value), for the
+    table a chapter shows beside the presets. The prior's changes are in
+    :data:`vist.presets.PRESETS`."""
+    from vist.presets import PRESETS
+
+    a, b = TRAIN_PRESETS[reference], TRAIN_PRESETS[preset]
+    rows: list[dict[str, str]] = []
+    pa, pb = PRESETS[reference].prior, PRESETS[preset].prior
+    for name in ("backbone", "img_size", "layer", "i3d_img_size"):
+        if getattr(pa, name) != getattr(pb, name):
+            rows.append({"setting": f"prior: {name}", reference: str(getattr(pa, name)),
+                         preset: str(getattr(pb, name))})
+    for name in ("batch", "window", "batches_per_epoch", "epochs", "lr", "warmup_epochs", "lr_start",
+                 "lr_end", "swa_start", "eval_frames"):
+        if getattr(a, name) != getattr(b, name):
+            rows.append({"setting": name, reference: str(getattr(a, name)), preset: str(getattr(b, name))})
+    for model in sorted(set(a.model) | set(b.model)):
+        for k in sorted(set(a.model.get(model, {})) | set(b.model.get(model, {}))):
+            va, vb = a.model.get(model, {}).get(k, "default"), b.model.get(model, {}).get(k, "default")
+            if va != vb:
+                rows.append({"setting": f"{model}: {k}", reference: str(va), preset: str(vb)})
+    for model in sorted(set(a.schedule) | set(b.schedule)):
+        for k in sorted(set(a.schedule.get(model, {})) | set(b.schedule.get(model, {}))):
+            va = a.schedule.get(model, {}).get(k, getattr(a, k))
+            vb = b.schedule.get(model, {}).get(k, getattr(b, k))
+            if va != vb:
+                rows.append({"setting": f"{model} schedule: {k}", reference: str(va), preset: str(vb)})
+    return rows
