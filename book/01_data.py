@@ -59,8 +59,8 @@ from vist.report import book_style, show, source, table
 book_style()
 rec = load(data, movie, seed=seed, trials=trials)
 label = source(rec)
-print(f"{describe(rec)}: frames {rec.frames.shape} {rec.frames.dtype}, spikes {rec.spikes.shape} "
-      f"(trials, T, cells), rates {rec.rates.shape}, {len(rec.rf_contours)} RF contours")
+print(f"{describe(rec)}:\n  frames {rec.frames.shape} {rec.frames.dtype}, spikes {rec.spikes.shape} "
+      f"(trials, T, cells),\n  rates {rec.rates.shape}, {len(rec.rf_contours)} RF contours")
 
 # %% [markdown]
 # ## The movie
@@ -151,8 +151,8 @@ if rec.true_rates is not None:
 
 # %%
 cov = rf_to_grid(rec.rf_contours, rec.frame_shape, grid=16)
-print(f"coverage maps {cov.shape} (cells, rows, columns); patches touched per cell: "
-      f"median {np.median((cov > 0).sum(axis=(1, 2))):.0f}")
+print(f"coverage maps {cov.shape} (cells, rows, columns)\n"
+      f"patches touched per cell: median {np.median((cov > 0).sum(axis=(1, 2))):.0f}")
 show(dplots.patch_grid_coverage(rec, grid=16, cell=examples[0]),
      f"Receptive fields on the 16×16 ViT patch grid: one cell's contour, its coverage, and all cells' summed "
      f"coverage. {label}")
@@ -166,11 +166,11 @@ show(dplots.patch_grid_coverage(rec, grid=16, cell=examples[0]),
 
 # %%
 global_rows, type_rows = parameter_rows(RetinaParams())
-pd.DataFrame(type_rows)
+per_type = pd.DataFrame(type_rows).set_index("name").T.rename_axis("parameter").reset_index()
+table(per_type.astype(str), "The virtual retina's cell types (one column per type).")
 
 # %%
-pd.set_option("display.max_colwidth", 120)
-pd.DataFrame(global_rows)
+table(pd.DataFrame(global_rows), "The virtual retina's global parameters.")
 
 # %% [markdown]
 # ## Speed

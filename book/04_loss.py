@@ -131,7 +131,7 @@ for ax, gamma in zip(axes[1:], [1.0, 0.1, 0.01], strict=True):
     ax.grid(False)
 axes[0].grid(False)
 fig.tight_layout()
-show(fig, f"Cost matrix $C_{{ij}}=\\|a_i-b_j\\|^2$ and soft alignment E for three γ: 24 frames × {rec.n_cells} "
+show(fig, f"Cost matrix C_ij = ‖a_i − b_j‖² and soft alignment E for three γ: 24 frames × {rec.n_cells} "
           f"cells of noise-free rates (i) against the same 2 frames late (j); dotted: the diagonal. {label}")
 
 # %% [markdown]

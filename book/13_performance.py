@@ -189,11 +189,11 @@ show_stored(cpu_kernels)
 recompute = BENCH_DIR / "train_step_cpu_recompute.json"
 if recompute.exists():
     stored = json.loads(recompute.read_text())
-    table(pd.DataFrame([{"variant": r["impl"], "ms per step": r["ms_per_step"], "peak GiB": r["peak_mib"] / 1024}
-                        for r in stored["rows"] if r.get("ms_per_step")]),
-          f"Recomputation on the CPU (batch 4, 64 frames, 1024-d features, float32; random inputs). "
-          f"{recompute.name}: {stored['device']}, {stored['date'][:10]}, commit {stored['commit']}",
-          formats={"ms per step": "{:.0f}", "peak GiB": "{:.2f}"})
+    display(table(pd.DataFrame([{"variant": r["impl"], "ms per step": r["ms_per_step"],
+                                 "peak GiB": r["peak_mib"] / 1024} for r in stored["rows"] if r.get("ms_per_step")]),
+                  f"Recomputation on the CPU (batch 4, 64 frames, 1024-d features, float32; random inputs). "
+                  f"{recompute.name}: {stored['device']}, {stored['date'][:10]}, commit {stored['commit']}",
+                  formats={"ms per step": "{:.0f}", "peak GiB": "{:.2f}"}))
 else:
     print(f"{recompute.name} is not stored in benchmarks/.")
 

@@ -73,3 +73,14 @@ def test_main_exits_1_on_problems_and_0_when_all_fit(book, tmp_path, capsys):
 def test_no_pages_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="book/NN_.*tools/book"):
         screenshots.chapter_pages(tmp_path)
+
+
+def test_a_wide_table_in_a_collapsed_section_is_allowed(tmp_path):
+    html = tmp_path / "html"
+    (html / "book").mkdir(parents=True)
+    cells = "".join(f"<td>{i:06d}</td>" for i in range(60))
+    (html / "book" / "01_collapsed.html").write_text(page(
+        f"<details><summary>all rows</summary><div class='cell_output' style='overflow:auto'>"
+        f"<div><table><tr>{cells}</tr></table></div></div></details>"))
+    (report,) = screenshots.check_pages(screenshots.chapter_pages(html), tmp_path / "shots")
+    assert report.problems == []

@@ -8,8 +8,9 @@ Opens each chapter page (``book/NN_name.html``) of the built HTML in headless Ch
 ``OUT/NN_name.png`` and exits 1, naming page and element, when
 
 * the page is wider than the window (horizontal scrolling of the whole page);
-* an element of the chapter's text column sticks out of it on the right, or an output (printed
-  text, table, figure) is cut off inside a scrolling box — tables and printed lines must fit;
+* an element of the chapter's text column sticks out of it on the right, or a visible output
+  (printed text, table, figure) is cut off inside a scrolling box — tables and printed lines must
+  fit (collapsed sections, opened only on request, may hold wide machine tables);
 * an image did not load (``naturalWidth == 0``).
 
 Code cells' input may scroll sideways (that is how code is shown); they are listed, not failed.
@@ -58,6 +59,7 @@ CHECK = """
   }
   for (const el of column.querySelectorAll('pre, table, .output, .cell_output > div, figure, .table-wrapper')) {
     if (el.scrollWidth <= el.clientWidth + 1) continue;
+    if (!el.checkVisibility()) continue;  // in a collapsed section: shown only on request
     const msg = `${name(el)}: ${el.scrollWidth} px of content in ${el.clientWidth} px`;
     if (el.closest('.cell_input')) out.code_scrolls.push(msg); else out.cut_off.push(msg);
   }

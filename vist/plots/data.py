@@ -90,15 +90,18 @@ def rasters(rec: Recording, cells: Sequence[int], start: int = 0, stop: int = 30
         trial, frame = np.nonzero(counts)
         axes[0, j].scatter((frame + start) / rec.fps, trial, s=2 * counts[trial, frame], c="k", marker="|")
         axes[0, j].set_title(f"cell {c} ({types[c]})")
-        axes[0, j].set_ylabel("trial")
+        if j == 0:
+            axes[0, j].set_ylabel("trial")
         axes[1, j].plot(t, rec.rates[start:stop, c], color=TYPE_COLOURS.get(types[c], "k"), lw=1,
                         label=f"trial mean ({rec.n_trials} trials)")
         if rec.true_rates is not None:
             axes[1, j].plot(t, rec.true_rates[start:stop, c], color="k", lw=0.8, ls=":", label="true rate")
         axes[1, j].set_xlabel("time (s)")
-        axes[1, j].set_ylabel("spikes / bin")
-    axes[1, 0].legend(loc="upper right")
-    fig.tight_layout()
+        if j == 0:
+            axes[1, j].set_ylabel("spikes / bin")
+    handles, labels = axes[1, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
