@@ -116,6 +116,13 @@ class Recording:
         meta = {"name": self.name, "source": self.source, "fps": self.fps, "meta": self.meta}
         return save_arrays(path, arrays, meta)
 
+    def to_nwb(self, path: str | os.PathLike[str]) -> Path:
+        """Write the recording as a Neurodata Without Borders file (atomically); read it back with
+        ``vist.data.load(path)``. The layout is documented in :mod:`vist.data.nwb`."""
+        from vist.data.nwb import write_nwb
+
+        return write_nwb(self, path)
+
     @classmethod
     def load(cls, path: str | os.PathLike[str], verify: bool = True) -> Recording:
         """Read a recording written by :meth:`save` (or by hand in the same format).
