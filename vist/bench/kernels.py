@@ -11,17 +11,26 @@ timed in turns):
 * SD-KL of 90 cells × 1600 frames: :func:`vist.metrics.sd_kl` against
   :func:`vist.metrics.sd_kl_reference` (the same function, per cell with scipy) and against
   :func:`vist.bench.authors_sdkl.authors_sd_kl` (the authors' per-cell scipy + torchmetrics
-  code path, their variant of the metric: the reference the speed target names), on the
-  simulated retina's movie-2 rates (target) against two predictions: its noise-free rates, and
+  code path, their variant of the metric: the reference the speed target names), on three
+  pairs: the simulated retina's movie-2 rates (target) against its noise-free rates, and against
   those rates on a baseline with white noise (:func:`noisy_prediction`: a model-like output with
-  a peak every few frames and few zeros, the hard case).
+  a peak every few frames and few zeros, the hard case); and a trained model's real output, the
+  stored GPU run's predictions against their targets (:func:`stored_run_inputs`).
+
+``sd_kl`` is compiled (numba) on its first call in a process; that call is a warm-up, outside
+the medians, and the SD-KL notes give its cost measured in fresh processes (compiling, then
+loading numba's on-disk cache).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tslearn", action="store_true", help="skip the tslearn rows")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the per-cell scipy SD-KL row (slow on CPUs)")
+    parser.add_argument("--no-compile-time", action="store_true",
+                        help="skip timing sd_kl's first call in fresh processes (numba's compile)")
 
 
 def _fwd_bwd(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], a: torch.Tensor,
@@ -96,12 +107,42 @@ def _group(table: BenchTable, what: str, shape: str, impls: list[tuple[str, Call
                            "speedup_vs_vist": t / times[0] if i else None})
 
 
-def _one_torch_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (other processes on a shared machine), or "unknown"."""
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _has_threadpoolctl() -> bool:
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _one_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` with torch and the BLAS/OpenMP pools (threadpoolctl, where installed) at one thread.
+
+    The per-cell SD-KL codes make thousands of tiny BLAS and torch calls: a second thread never
+    helps them, and its spinning workers slow them down — up to ten times with other processes
+    on the machine. One thread is their fastest setting, so the fair one.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+
     def call() -> Any:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return fn()
+            if threadpool_limits is None:
+                return fn()
+            with threadpool_limits(1):
+                return fn()
         finally:
             torch.set_num_threads(threads)
 
@@ -118,38 +159,86 @@ def noisy_prediction(rates: np.ndarray, seed: int = 0) -> np.ndarray:
     return 0.05 + 0.8 * rates + rng.normal(0.0, 0.03, rates.shape)
 
 
-def _sdkl_rows(table: BenchTable, repeat: int, no_reference: bool) -> str:
+STORED_RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_run_h100"
+
+
+def stored_run_inputs(path: str | os.PathLike[str] = STORED_RUN) -> tuple[np.ndarray, np.ndarray, str]:
+    """(prediction, target, label): a trained model's test predictions and their targets.
+
+    The run stored in ``benchmarks/paper_run_h100`` (Vi-ST, paper preset, simulated retina
+    mov1 → mov2, trained on an H100): ``[1600, 90]`` float32 rates, as float64.
+
+    Raises:
+        FileNotFoundError: the run is not there (an installed package without the repository).
+    """
+    from vist.train.runs import Run
+
+    run = Run.load(path)
+    data = run.predictions()
+    prov = run.record.get("provenance", {})
+    label = (f"{Path(path).name}/predictions.npz: {run.record.get('labels', {}).get('data', 'stored run')}, "
+             f"{prov.get('device', '?')}, commit {prov.get('commit', '?')}")
+    return data["pred"].astype(np.float64), data["target"].astype(np.float64), label
+
+
+def sdkl_first_call_seconds() -> tuple[float, float]:
+    """``(compile, cached)``: seconds of ``sd_kl``'s first call in a fresh process, with an empty
+    numba cache folder, then again with the cache that call wrote (imports not counted)."""
+    code = ("import time, numpy as np; from vist.metrics import sd_kl; "
+            "x = np.random.default_rng(0).random((200, 3)); t0 = time.perf_counter(); sd_kl(x, x[::-1]); "
+            "print(time.perf_counter() - t0)")
+    out = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for _ in range(2):
+            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            out.append(float(res.stdout.split()[-1]))
+    return out[0], out[1]
+
+
+def _sdkl_rows(table: BenchTable, repeat: int, no_reference: bool, compile_time: bool = True) -> str:
     """Append the SD-KL rows (numpy/scipy on the CPU whatever the device); returns the data label.
 
-    Two predictions of the same target: the simulator's noise-free rates (zero most of the time,
-    like the recorded rates) and :func:`noisy_prediction` of them. Timed before any torch work,
-    whose idle OpenMP threads would compete for the cores.
+    Three predictions: the simulator's noise-free rates (zero most of the time, like the recorded
+    rates) and :func:`noisy_prediction` of them, against the simulator's trial mean; and the
+    stored GPU run's predictions against their targets. Timed before any torch work, whose idle
+    OpenMP threads would compete for the cores.
     """
     from vist.metrics import sd_kl, sd_kl_reference
 
     p, t, label = sdkl_inputs()
-    for what, pred, n in (("SD-KL per cell (CPU)", p, max(10, 2 * repeat)),
-                          ("SD-KL per cell (CPU), noisy prediction", noisy_prediction(p), 3)):
-        impls = [("vist sd_kl (all cells at once)", lambda pred=pred: sd_kl(pred, t))]
+    cases = [("SD-KL per cell (CPU), noise-free rates", p, t, max(10, 2 * repeat)),
+             ("SD-KL per cell (CPU), noisy prediction", noisy_prediction(p), t, max(6, repeat))]
+    try:
+        sp, st, stored_label = stored_run_inputs()
+        cases.append(("SD-KL per cell (CPU), stored GPU run's predictions", sp, st, max(6, repeat)))
+        table.notes.append(f"SD-KL stored GPU run: {stored_label}.")
+    except FileNotFoundError as err:
+        table.notes.append(f"SD-KL row of the stored GPU run skipped: {err}.")
+    for what, pred, target, n in cases:
+        impls = [("vist sd_kl (compiled, numba)", lambda pred=pred, target=target: sd_kl(pred, target))]
         if not no_reference:
-            impls.append(("per-cell scipy, SPEC §5 (same function)",
-                          lambda pred=pred: sd_kl_reference(pred, t)))
+            impls.append(("per-cell scipy, SPEC §5 (same function, 1 thread)",
+                          _one_thread(lambda pred=pred, target=target: sd_kl_reference(pred, target))))
             try:
                 from vist.bench.authors_sdkl import authors_sd_kl
 
-                # torch at one thread: at two, its idle intra-op threads spinning beside scipy's
-                # BLAS calls made this row ten times slower here; the fastest setting is the fair one
-                impls.append(("authors' per-cell code (scipy + torchmetrics, torch 1 thread)",
-                              _one_torch_thread(lambda pred=pred: authors_sd_kl(pred, t))))
+                impls.append(("authors' per-cell code (scipy + torchmetrics, 1 thread)",
+                              _one_thread(lambda pred=pred, target=target: authors_sd_kl(pred, target))))
             except ImportError as err:
                 table.notes.append(f"authors' SD-KL row skipped: {err}.")
-        _group(table, what, f"[{t.shape[0]},{t.shape[1]}]", impls, n)
+        _group(table, what, f"[{target.shape[0]},{target.shape[1]}]", impls, n)
+    if compile_time:
+        compiled, cached = sdkl_first_call_seconds()
+        table.notes.append(f"sd_kl's first call in a fresh process (numba): {compiled:.1f} s compiling with an "
+                           f"empty cache, {cached:.2f} s with numba's on-disk cache; outside the medians (the "
+                           "warm-up call).")
     return label
 
 
 def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
         threads: int | None = None, no_tslearn: bool = False,
-        no_reference: bool = False) -> BenchTable:
+        no_reference: bool = False, no_compile_time: bool = False) -> BenchTable:
     """Time the kernels; returns a :class:`~vist.bench.common.BenchTable`."""
     if threads:
         torch.set_num_threads(threads)
@@ -166,7 +255,8 @@ def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
     long_repeat = repeat if long_repeat is None else long_repeat
     backend = "triton" if dev.type == "cuda" else "torch"
     table = BenchTable(name="kernels", device=device_name(device))
-    label = _sdkl_rows(table, repeat, no_reference)
+    load_start = _load()
+    label = _sdkl_rows(table, repeat, no_reference, not no_compile_time)
     g = torch.Generator().manual_seed(0)
 
     # the Vi-ST term
@@ -189,18 +279,25 @@ def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
                       _fwd_bwd(lambda a, b: ts[1].__class__(gamma=0.1)(a, b), x, y)))
     _group(table, "soft-DTW value, fwd+bwd", "[90,800,1]", impls, long_repeat, sync)
 
+    from vist.metrics.sdkl import THREADED_SAMPLES
+
     table.notes += [
-        f"SD-KL data: {label}; the noisy prediction is 0.05 + 0.8 x the true rates + white noise "
+        f"SD-KL data (noise-free and noisy rows): {label}; the noisy prediction is 0.05 + 0.8 x the true rates + white noise "
         "(sd 0.03), as vist.bench.kernels.noisy_prediction makes it.",
         f"CPU threads: torch {torch.get_num_threads()}" + (" (numba alike)" if threads else "") + ".",
         "speedup_vs_vist = that row's time / vist's time on the same machine, same process; "
         "the implementations of a shape are timed in turns (a, b, a, b, ...).",
+        "The per-cell SD-KL codes run with torch and the BLAS/OpenMP pools at one thread (their fastest "
+        "setting: thousands of tiny calls, which spinning second threads slow down up to tenfold on a loaded "
+        "machine)" + ("" if _has_threadpoolctl() else "; threadpoolctl is not installed here: BLAS at its default") + ".",
         "Reference figures (SPEC §7, one H200 / a CPU, measured by the project): tslearn 9.6 ms for "
         "the Vi-ST term and 2.3 s for [90,800,1]; authors' SD-KL 126-140 ms (CPU). Targets on "
         "H100/H200: Vi-ST term <= 0.1 ms, [90,800,1] <= 5 ms; on CPUs: not slower than tslearn, "
         "SD-KL >= 20x faster than the authors' per-cell code.",
-        f"vist sd_kl scores each half of the cells on its own thread, when there are >= 20,000 peaks and the machine has "
-        f"more than one core (this one: {os.cpu_count()}).",
+        f"vist sd_kl scores each half of the cells on its own thread (numba code without the GIL) from "
+        f"{THREADED_SAMPLES:,} samples (frames x cells) on, when the machine has more than one core (this one: "
+        f"{os.cpu_count()}).",
+        f"load average (1, 5, 15 min; other processes on the machine): {load_start} at the start, {_load()} at the end.",
     ]
     if ts is None and not no_tslearn:
         table.notes.append("tslearn is not installed here: its rows are missing.")

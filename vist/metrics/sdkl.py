@@ -15,30 +15,44 @@ Per cell, with α = 0.3 and β = 1.0:
 
 Lower is better; 0 means identical duration distributions.
 
-:func:`sd_kl` does this for all cells at once: the clipped traces of all cells are laid end to
-end, separated by a sample higher than any clipped value (``β + 1``), so one call of scipy's
-compiled peak routines serves every cell (the separator stops every left/right search exactly
-where a cell's own edge would, so peaks, prominences and widths are those of the per-cell calls).
-Most peaks never reach scipy's prominence search: the only peak of a run of non-zero samples has
-its bases at the zeros around it (see :func:`peak_durations`). The KDEs of all cells are
-evaluated in one array expression, one kernel per distinct duration and only on the grid points
-within 8 bandwidths of its centre (the rest lie below 1e-27 of its peak, under the 1e-10 floor's
-last bit). With many peaks (a noisy model output), each half of the cells runs on its own
-thread when there are two cores.
-:func:`sd_kl_reference` is the direct per-cell transcription, kept for tests and the benchmark.
+:func:`sd_kl` runs all four steps of a cell in one compiled function (numba), cell after cell:
+
+* peaks, prominences and widths are those of scipy's loops (``_local_maxima_1d``,
+  ``_peak_prominences``, ``_peak_widths``): the same comparisons and the same arithmetic, so the
+  durations are scipy's to the last bit, but without their walks. scipy walks from each peak to
+  the next higher sample on either side, to the cell's edge for a peak at β: ``O(peaks × T)``,
+  most of the time on a model's output. Here the samples between two neighbouring peaks (a
+  valley) are scanned once, and each peak's bases come from its neighbours' in a stack pass per
+  side (see :func:`_peak_widths`);
+* each KDE kernel is evaluated only on the grid points within ``BAND`` = 8 bandwidths of its
+  centre (beyond, it is below ``exp(-64)`` ≈ 1.6e-28 of its peak, under the 1e-10 floor's last
+  bit), without an exponential per point: along the grid, ``exp(-u_k²)`` with ``u_k = a + v·k``
+  is a product of ratios that themselves shrink by the constant factor ``exp(-2v²)``, so two
+  multiplications per point (relative rounding ≲ 1e-11 after 200 points). Whole-frame widths
+  repeat (base crossings on samples at zero): one kernel per distinct whole width, weighted by
+  its count.
+
+The compiled functions release the GIL: from ``THREADED_SAMPLES`` samples on, the cells are
+split in two halves, each scored on its own thread, when the machine has two cores. They are
+compiled on the first call in a process (seconds; ``python -m vist.bench kernels`` times it)
+and cached on disk where numba can write (beside this file, else in the user's cache folder;
+``NUMBA_CACHE_DIR`` chooses another); without a writable place they are compiled once per
+process. :func:`sd_kl_reference` is the direct per-cell scipy transcription, kept for tests and
+the benchmark.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
-from scipy.signal import find_peaks, peak_prominences, peak_widths
-from scipy.sparse import csr_matrix
+from scipy.signal import find_peaks, peak_widths
 from scipy.stats import gaussian_kde
 
 from vist.metrics.correlation import as_rates
@@ -48,10 +62,9 @@ __all__ = ["SDKLDetails", "peak_durations", "sd_kl", "sd_kl_details", "sd_kl_ref
 MAX_SCORE = 1000.0
 N_GRID = 200
 EPS = 1e-10
-_POWERS = np.arange(N_GRID, dtype=float) ** np.arange(3)[:, None]   # [3, N_GRID]: 1, k, k²
-_CHUNK = 1 << 16   # elements per chunk of the kernel evaluations (512 KiB in float64)
 BAND = 8.0   # kernel half-width evaluated, in bandwidths (√2 σ): exp(-64) ≈ 1.6e-28
-THREADED_PEAKS = 20_000   # peaks (target + prediction) from which sd_kl splits the cells over two threads
+DIRECT_V = 2.0   # grid step / bandwidth above which each kernel point gets its own exponential
+THREADED_SAMPLES = 40_000   # samples (T × cells) from which sd_kl splits the cells over two threads
 
 
 def _pair(pred, target) -> tuple[np.ndarray, np.ndarray]:
@@ -68,18 +81,319 @@ def _check_params(alpha: float, beta: float) -> None:
         raise ValueError(f"sd_kl: beta must be > 0, found {beta}")
 
 
-def peak_durations(traces, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Peak widths at the base of every cell's clipped trace, all cells in one pass.
+def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``numba.njit``, GIL released, cached on disk where numba finds a writable folder."""
+    options = {"nogil": True, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except RuntimeError:   # "cannot cache function …: no locator available" (read-only install)
+        return numba.njit(**options)(fn)
 
-    Equal to ``peak_widths(clip(x_c), find_peaks(clip(x_c), height=0)[0], rel_height=1)[0]`` per
-    cell ``c``: whole-frame widths exactly, interpolated ones up to the rounding of their position
-    in the laid-out array (~1e-11 frames). The cells are laid end to end with a separator (see
-    the module docstring). scipy's prominence search walks from each peak to the next higher sample, through
-    any zeros: to the cell's edge for every peak at ``β``, ``O(peaks × T)`` in all. Here the
-    common case is settled directly: the only peak of a run of non-zero samples ("island") with
-    a zero on both sides is the island's top, so its bases are those zeros and its prominence
-    is its full height. Only the other peaks go through scipy, each walk windowed to its
-    island (nothing beyond a zero can be lower).
+
+@_jit
+def _clip_rows(x, c0, nc, beta, out):
+    """``out[j] = clip(x[:, c0 + j], 0, beta)`` for ``j < nc``: a block of cells, read row by row."""
+    for i in range(x.shape[0]):
+        for j in range(nc):
+            v = x[i, c0 + j]
+            out[j, i] = 0.0 if v < 0.0 else (beta if v > beta else v)
+
+
+@_jit
+def _find_peaks(x, peaks):
+    """scipy's ``_local_maxima_1d`` (``find_peaks(x, height=0)`` for ``x ≥ 0``): peak positions
+    into ``peaks``, returns their count. A plateau's peak is its middle sample (the left one of
+    two), and neither end sample is a peak.
+
+    scipy's loop tests each sample for a rise, then looks for the end of a plateau. Here every
+    sample that rises and does not fall (``x[i-1] < x[i] >= x[i+1]``) is listed first, without
+    a branch (noisy traces defeat branch prediction); the plateaus among them are then followed
+    as scipy does: the same peaks, since the samples that scipy skips after a plateau's end
+    are not listed.
+    """
+    n = x.shape[0]
+    if n < 3:
+        return 0
+    m = 0
+    before, here = x[0], x[1]
+    for i in range(1, n - 1):
+        after = x[i + 1]
+        peaks[m] = i
+        m += (before < here) & (here >= after)
+        before, here = here, after
+    found = 0
+    for k in range(m):
+        i = peaks[k]
+        ahead = i + 1
+        while ahead < n - 1 and x[ahead] == x[i]:
+            ahead += 1
+        if x[ahead] < x[i]:
+            peaks[found] = (i + ahead - 1) // 2
+            found += 1
+    return found
+
+
+@_jit
+def _peak_widths(x, widths, iw, fw):
+    """``peak_widths(x, find_peaks(x, height=0)[0], rel_height=1)[0]`` of one clipped trace
+    (``x ≥ 0``) into ``widths``, in time order; returns the number of peaks.
+
+    Same comparisons as scipy's ``_peak_prominences`` and ``_peak_widths``, without their walks.
+    Between two neighbouring peaks lies a *valley*, which falls (or stays level) to its lowest
+    sample and then rises (or stays level): anything else would hold another peak. A peak's
+    base search (walk outwards while no sample is higher than the peak, keep the lowest sample,
+    the nearest one if tied) covers whole valleys and the peaks between them that are not
+    higher, up to the first higher peak. So each peak's base is the lowest of those valleys'
+    minima, found for all peaks in one stack pass per side (the stack holds peaks of decreasing
+    height, each with the lowest minimum since the previous one). The width's crossing search
+    then skips every valley whose minimum is above the crossing height and walks within the
+    first that is not. ``iw [9, ≥ T//2 + 2]`` and ``fw [5, ≥ T//2 + 2]`` are work space.
+    """
+    n = x.shape[0]
+    peaks, v_left, v_right, s_pos, s_val, l_base, l_val, r_base, r_val = (
+        iw[0], iw[1], iw[2], iw[3], iw[4], iw[5], iw[6], iw[7], iw[8])
+    v_min, s_top, s_min, l_min, r_min = fw[0], fw[1], fw[2], fw[3], fw[4]
+    m = _find_peaks(x, peaks)
+    if m == 0:
+        return 0
+    # valley j: the samples strictly between peaks j-1 and j (peak -1 at -1, peak m at n); its
+    # lowest sample is where its first level-or-falling run ends (the last position of the
+    # minimum); the first position is the start of that level stretch
+    start = 0
+    for j in range(m + 1):
+        stop = peaks[j] if j < m else n
+        i = start
+        while i + 1 < stop and x[i + 1] <= x[i]:
+            i += 1
+        v_min[j], v_right[j] = x[i], i
+        while i > start and x[i - 1] == x[i]:
+            i -= 1
+        v_left[j] = i
+        start = stop + 1
+    # left bases (the last position of the lowest minimum), peaks left to right
+    top = -1
+    for k in range(m):
+        xq = x[peaks[k]]
+        low, pos, val = v_min[k], v_right[k], k
+        while top >= 0 and s_top[top] <= xq:
+            if s_min[top] < low:
+                low, pos, val = s_min[top], s_pos[top], s_val[top]
+            top -= 1
+        top += 1
+        s_top[top], s_min[top], s_pos[top], s_val[top] = xq, low, pos, val
+        l_min[k], l_base[k], l_val[k] = low, pos, val
+    # right bases (the first position of the lowest minimum), peaks right to left
+    top = -1
+    for k in range(m - 1, -1, -1):
+        xq = x[peaks[k]]
+        low, pos, val = v_min[k + 1], v_left[k + 1], k + 1
+        while top >= 0 and s_top[top] <= xq:
+            if s_min[top] < low:
+                low, pos, val = s_min[top], s_pos[top], s_val[top]
+            top -= 1
+        top += 1
+        s_top[top], s_min[top], s_pos[top], s_val[top] = xq, low, pos, val
+        r_min[k], r_base[k], r_val[k] = low, pos, val
+    for k in range(m):
+        xq = x[peaks[k]]
+        prominence = xq - max(l_min[k], r_min[k])
+        height = xq - prominence * 1.0   # rel_height = 1, as scipy computes it
+        # scipy: i = peak; while left_base < i and height < x[i]: i -= 1 (valleys above
+        # `height`, and the peaks between them, are passed whole)
+        j = k
+        while j > l_val[k] and v_min[j] > height:
+            j -= 1
+        i = peaks[j]
+        while l_base[k] < i and height < x[i]:
+            i -= 1
+        left = float(i)
+        if x[i] < height:
+            left += (height - x[i]) / (x[i + 1] - x[i])
+        j = k + 1
+        while j < r_val[k] and v_min[j] > height:
+            j += 1
+        i = peaks[j - 1]
+        while i < r_base[k] and height < x[i]:
+            i += 1
+        right = float(i)
+        if x[i] < height:
+            right -= (height - x[i]) / (x[i - 1] - x[i])
+        widths[k] = right - left
+    return m
+
+
+_BLOCK = 8   # cells clipped and laid out contiguously at a time
+
+
+@_jit
+def _all_widths(x, beta):
+    """``(widths [P], cell [P])`` of every cell's peaks in ``x [T, cells]`` (see :func:`peak_durations`)."""
+    T, C = x.shape
+    rows = np.empty((_BLOCK, T))
+    iw, fw = np.empty((9, T // 2 + 2), dtype=np.intp), np.empty((5, T // 2 + 2))
+    widths = np.empty(C * (T // 2 + 1))
+    cell = np.empty(C * (T // 2 + 1), dtype=np.intp)
+    n = 0
+    for c0 in range(0, C, _BLOCK):
+        nc = min(_BLOCK, C - c0)
+        _clip_rows(x, c0, nc, beta, rows)
+        for j in range(nc):
+            m = _peak_widths(rows[j], widths[n:], iw, fw)
+            cell[n:n + m] = c0 + j
+            n += m
+    return widths[:n].copy(), cell[:n].copy()
+
+
+@_jit
+def _kde(w, n, lo, step, bw, hist, kw, ki, dens):
+    """``dens[k] = Σ_i exp(-((lo + step·k - w_i) / bw)²)``, ``k < N_GRID``, over ``w[:n]``.
+
+    Each kernel within ``BAND`` bandwidths of its centre; equal whole widths once, weighted by
+    their count (``hist``: zeros, longer than ``max(w)``, left zeroed). ``kw [3, ≥ n]`` and
+    ``ki [≥ n]`` are work space, ``dens [3 · N_GRID]``: the grid in its middle third, margins
+    for the kernels that start before it or end after it.
+    """
+    centres, counts, e0 = kw[0], kw[1], kw[2]
+    # kernels: the fractional widths, then the distinct whole widths with their counts
+    nk = 0
+    top = -1
+    for i in range(n):
+        if w[i] == math.floor(w[i]):
+            k = int(w[i])
+            hist[k] += 1
+            top = max(top, k)
+        else:
+            centres[nk], counts[nk] = w[i], 1.0
+            nk += 1
+    for k in range(top + 1):
+        if hist[k]:
+            centres[nk], counts[nk] = float(k), float(hist[k])
+            nk += 1
+            hist[k] = 0
+    dens[:] = 0.0
+    v = step / bw
+    if v > DIRECT_V:   # narrow kernels, a few grid points each: one exponential per point
+        for i in range(nk):
+            a = (lo - centres[i]) / bw
+            first = max(0, int(math.floor(-a / v - BAND / v)))
+            last = min(N_GRID - 1, int(math.ceil(-a / v + BAND / v)))
+            for k in range(first, last + 1):
+                u = a + v * k
+                dens[N_GRID + k] += counts[i] * math.exp(-u * u)
+        return
+    # along the grid, exp(-u_{k+1}²) = exp(-u_k²) · r_k with r_k = exp(-v(2u_k + v)) and
+    # r_{k+1} = r_k · q: each kernel's L points from its first one, k0 (wide kernels: the whole
+    # grid), centres inside the grid so that k0 ≥ -L
+    q = math.exp(-2.0 * v * v)
+    L = min(N_GRID, int(2.0 * BAND / v) + 2)
+    r0 = kw[1]   # (the counts are folded into e0 first)
+    for i in range(nk):
+        a = (lo - centres[i]) / bw
+        k0 = 0 if L == N_GRID else int(math.floor(-a / v - BAND / v))
+        u = a + v * k0
+        ki[i] = N_GRID + k0
+        e0[i] = counts[i] * math.exp(-u * u)
+        r0[i] = math.exp(-v * (2.0 * u + v))
+    i = 0
+    while i + 4 <= nk:   # four kernels at a time: four independent chains of products
+        ka, kb, kc, kd = ki[i], ki[i + 1], ki[i + 2], ki[i + 3]
+        ea, eb, ec, ed = e0[i], e0[i + 1], e0[i + 2], e0[i + 3]
+        ra, rb, rc, rd = r0[i], r0[i + 1], r0[i + 2], r0[i + 3]
+        for j in range(L):
+            dens[ka + j] += ea
+            dens[kb + j] += eb
+            dens[kc + j] += ec
+            dens[kd + j] += ed
+            ea *= ra
+            eb *= rb
+            ec *= rc
+            ed *= rd
+            ra *= q
+            rb *= q
+            rc *= q
+            rd *= q
+        i += 4
+    while i < nk:
+        ka, ea, ra = ki[i], e0[i], r0[i]
+        for j in range(L):
+            dens[ka + j] += ea
+            ea *= ra
+            ra *= q
+        i += 1
+
+
+@_jit
+def _score_one(D, Dh, alpha, hist, kw, ki, dens_t, dens_p):
+    """SD-KL of one cell from its durations ``D`` (target) and ``D̂`` (prediction)."""
+    nt, npr = D.shape[0], Dh.shape[0]
+    if nt < 2 or npr < 2:
+        return MAX_SCORE
+    st, sp = 0.0, 0.0
+    lo, hi = np.inf, -np.inf
+    for i in range(nt):
+        st += D[i]
+        lo, hi = min(lo, D[i]), max(hi, D[i])
+    for i in range(npr):
+        sp += Dh[i]
+        lo, hi = min(lo, Dh[i]), max(hi, Dh[i])
+    mt, mp, mu = st / nt, sp / npr, (st + sp) / (nt + npr)
+    sst, ssp, ssu = 0.0, 0.0, 0.0
+    for i in range(nt):
+        sst += (D[i] - mt) ** 2
+        ssu += (D[i] - mu) ** 2
+    for i in range(npr):
+        ssp += (Dh[i] - mp) ** 2
+        ssu += (Dh[i] - mu) ** 2
+    if not (sst > 0.0 and ssp > 0.0):   # a KDE of equal values is undefined
+        return MAX_SCORE
+    s = alpha * ssu / (nt + npr)
+    lo, hi = lo - 3.0 * s, hi + 3.0 * s
+    step = (hi - lo) / (N_GRID - 1)
+    # gaussian_kde(·, bw_method=alpha): kernel variance alpha² var(·, ddof=1); bw = √2 σ
+    bw_t = math.sqrt(2.0 * alpha * alpha * sst / (nt - 1))
+    bw_p = math.sqrt(2.0 * alpha * alpha * ssp / (npr - 1))
+    _kde(D, nt, lo, step, bw_t, hist, kw, ki, dens_t)
+    _kde(Dh, npr, lo, step, bw_p, hist, kw, ki, dens_p)
+    norm_t = 1.0 / (nt * bw_t * math.sqrt(math.pi))
+    norm_p = 1.0 / (npr * bw_p * math.sqrt(math.pi))
+    sum_t, sum_p = 0.0, 0.0
+    for k in range(N_GRID, 2 * N_GRID):
+        dens_t[k] = dens_t[k] * norm_t + EPS
+        dens_p[k] = dens_p[k] * norm_p + EPS
+        sum_t += dens_t[k]
+        sum_p += dens_p[k]
+    kl = 0.0
+    for k in range(N_GRID, 2 * N_GRID):
+        P, Ph = dens_t[k] / sum_t, dens_p[k] / sum_p
+        kl += Ph * math.log(Ph / P)
+    return min(max(kl, 0.0), MAX_SCORE)
+
+
+@_jit
+def _score_cells(p, t, c0, c1, alpha, beta, out):
+    """``out[c] =`` SD-KL of cell ``c`` of ``p``, ``t`` ``[T, cells]``, for ``c0 ≤ c < c1``."""
+    T = t.shape[0]
+    rows_t, rows_p = np.empty((_BLOCK, T)), np.empty((_BLOCK, T))
+    iw, fw = np.empty((9, T // 2 + 2), dtype=np.intp), np.empty((5, T // 2 + 2))
+    D, Dh = np.empty(T // 2 + 1), np.empty(T // 2 + 1)
+    hist = np.zeros(T + 1, dtype=np.int64)
+    kw, ki = np.empty((3, T // 2 + 1)), np.empty(T // 2 + 1, dtype=np.intp)
+    dens_t, dens_p = np.empty(3 * N_GRID), np.empty(3 * N_GRID)
+    for b in range(c0, c1, _BLOCK):
+        nc = min(_BLOCK, c1 - b)
+        _clip_rows(t, b, nc, beta, rows_t)
+        _clip_rows(p, b, nc, beta, rows_p)
+        for j in range(nc):
+            nt = _peak_widths(rows_t[j], D, iw, fw)
+            npr = _peak_widths(rows_p[j], Dh, iw, fw)
+            out[b + j] = _score_one(D[:nt], Dh[:npr], alpha, hist, kw, ki, dens_t, dens_p)
+
+
+def peak_durations(traces, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Peak widths at the base of every cell's clipped trace.
+
+    Equal, bit for bit, to ``peak_widths(clip(x_c), find_peaks(clip(x_c), height=0)[0],
+    rel_height=1)[0]`` per cell ``c`` (compiled, see the module docstring).
 
     Args:
         traces: ``[T, cells]`` rates (spikes per bin).
@@ -89,133 +403,7 @@ def peak_durations(traces, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         ``(widths [P], cell [P])``: every peak's width in frames and the cell it belongs to,
         sorted by cell then time.
     """
-    return _durations(as_rates(traces, "peak_durations"), beta)
-
-
-def _durations(x: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`peak_durations` of an already checked ``[T, cells]`` float array."""
-    full = _laid_out(x, beta)
-    return _widths(full, _peaks(full, x.shape[0]), x.shape[0], beta)
-
-
-def _laid_out(x: np.ndarray, beta: float) -> np.ndarray:
-    """``[T, cells]`` → the clipped cells laid end to end, each followed by a separator (β + 1): ``[cells·(T + 1)]``."""
-    T, C = x.shape
-    rows = np.empty((C, T + 1))
-    np.clip(x.T, 0.0, beta, out=rows[:, :T])
-    rows[:, T] = beta + 1.0                   # separator: higher than any clipped sample
-    return rows.ravel()
-
-
-def _peaks(full: np.ndarray, T: int) -> np.ndarray:
-    """Positions in ``full`` (:func:`_laid_out`) of every cell's peaks (``find_peaks``, height ≥ 0), sorted."""
-    peaks, _ = find_peaks(full[:-1], height=0)
-    return peaks[peaks % (T + 1) != T]
-
-
-def _widths(full: np.ndarray, peaks: np.ndarray, T: int, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(widths [P], cell [P])`` at the base of the ``peaks`` of ``full`` (see :func:`peak_durations`)."""
-    flat = full[:-1]
-    if peaks.size == 0:
-        return np.zeros(0), np.zeros(0, dtype=np.intp)
-    # islands: maximal runs of samples in (0, β]; [start, end) in `full`, whose last sample is
-    # a separator, so every island ends before it
-    inside = (full > 0) & (full <= beta)
-    change = np.empty(full.size, dtype=bool)
-    change[0] = inside[0]
-    np.not_equal(inside[1:], inside[:-1], out=change[1:])
-    edges = np.flatnonzero(change)            # island starts and ends, alternating
-    start, end = edges[0::2], edges[1::2]
-    isl = np.searchsorted(start, peaks, side="right") - 1
-    # an island's highest sample is one of its peaks (zeros flank it), so an island holding a
-    # single peak holds it at its top
-    alone = np.bincount(isl, minlength=start.size)[isl] == 1
-    simple = (alone & (start[isl] > 0)
-              & (full[np.maximum(start[isl] - 1, 0)] == 0) & (full[end[isl]] == 0))
-    # a simple peak's width: from the zero before its island to the zero after, whole frames
-    widths = (end[isl] - start[isl] + 1).astype(float)
-    rest = np.flatnonzero(~simple)
-    if rest.size:
-        pk, isl = peaks[rest], isl[rest]
-        prom, left, right = np.empty(rest.size), np.empty(rest.size, np.intp), np.empty(rest.size, np.intp)
-        reach = np.maximum(pk - start[isl] + 1, end[isl] - pk)
-        group = np.ceil(np.log2(reach)).astype(int)
-        for g in np.unique(group):
-            sel = group == g
-            prom[sel], left[sel], right[sel] = peak_prominences(flat, pk[sel], wlen=2 ** (g + 1) + 1)
-        widths[rest] = peak_widths(flat, pk, rel_height=1, prominence_data=(prom, left, right))[0]
-    return widths, peaks // (T + 1)
-
-
-def _kde_on_grids(w: np.ndarray, cell: np.ndarray, n: np.ndarray, ss: np.ndarray,
-                  keep: np.ndarray, lo: np.ndarray, step: np.ndarray, alpha: float) -> np.ndarray:
-    """Normalised ``gaussian_kde(w_c, bw_method=alpha)`` on cell ``c``'s grid, + EPS, per cell.
-
-    ``w``/``cell``: flat widths sorted by cell; ``n``/``ss``: each cell's count and sum of
-    squared deviations; ``keep``: boolean ``[cells]``; cell ``c``'s grid is
-    ``lo[c] + step[c] · k``, ``k = 0 … N_GRID-1``. Returns ``[cells, N_GRID]`` (the rows of dropped
-    cells are uniform, for the caller to drop).
-    """
-    C = keep.shape[0]
-    var1 = ss / np.maximum(n - 1, 1)
-    bw = np.sqrt(2.0 * alpha ** 2 * np.where(keep, var1, 1.0))   # √2 × kernel standard deviation
-    sel = keep[cell]
-    w, cell = w[sel], cell[sel]
-    if w.size == 0:
-        return np.zeros((C, N_GRID))
-    # whole-frame durations repeat (base crossings on samples at zero): one kernel per distinct
-    # (cell, whole width), weighted by its count; interpolated widths are nearly all distinct
-    whole = w == np.round(w)
-    span = int(w[whole].max(initial=0)) + 1
-    keys = cell[whole] * span + w[whole].astype(np.int64)
-    if C * span <= 16 * keys.size + (1 << 16):  # a dense count is cheaper than sorting
-        count = np.bincount(keys, minlength=C * span)
-        key = np.flatnonzero(count)
-        count = count[key]
-    else:
-        key, count = np.unique(keys, return_counts=True)
-    frac = ~whole
-    w = np.concatenate([(key % span).astype(float), w[frac]])
-    cell = np.concatenate([key // span, cell[frac]])
-    count = np.concatenate([count, np.ones(w.size - key.size, dtype=np.int64)])
-    # count · exp(-(grid_k - w)² / (2σ²)) = exp(log(count) - (a + v·k)²), grid_k = lo + step·k.
-    # A kernel is below exp(-64) of its peak (far below the 1e-10 floor added next) more than
-    # BAND bandwidths from its centre: each distinct width needs only the L grid points around
-    # it (all N_GRID when the kernels are wide), starting at k0. Shifted to k0, the exponent is
-    # a quadratic in j = k - k0: [distinct widths, L] exponents are one matrix product.
-    a = (lo[cell] - w) / bw[cell]
-    v = step[cell] / bw[cell]
-    L = int(min(N_GRID, np.ceil(2 * BAND / v.min()) + 2))
-    k0 = np.clip(np.floor((-a - BAND) / v), 0, N_GRID - L).astype(np.intp)
-    a += v * k0
-    coef = np.stack([np.log(count) - a * a, -2.0 * a * v, -v * v], axis=1)
-    powers = np.ascontiguousarray(_POWERS[:, :L])   # (a strided operand would skip BLAS)
-    if L == N_GRID:  # wide kernels: whole rows, summed per cell by a sparse 0/1 [C, U] product
-        # (scipy's CSR loop is ~4× faster than np.add.reduceat over rows)
-        z = coef @ powers
-        np.exp(z, out=z)
-        indptr = np.zeros(C + 1, dtype=np.intp)
-        np.cumsum(np.bincount(cell, minlength=C), out=indptr[1:])
-        rows_of = csr_matrix((np.ones(w.size), np.argsort(cell, kind="stable"), indptr), shape=(C, w.size))
-        out = rows_of @ z
-    else:  # narrow kernels: chunks of rows in reused buffers (fresh [U, L] arrays would cost
-        # more in new pages than in arithmetic), added into the cells' grids by flat index
-        base, offsets = cell * N_GRID + k0, np.arange(L)
-        rows = max(1, _CHUNK // L)
-        z, at = np.empty((rows, L)), np.empty((rows, L), dtype=np.intp)
-        out = np.zeros(C * N_GRID)
-        for r0 in range(0, w.size, rows):
-            zz, aa = z[:min(rows, w.size - r0)], at[:min(rows, w.size - r0)]
-            np.matmul(coef[r0:r0 + rows], powers, out=zz)
-            np.exp(zz, out=zz)
-            np.add(base[r0:r0 + rows, None], offsets, out=aa)
-            out += np.bincount(aa.ravel(), weights=zz.ravel(), minlength=C * N_GRID)
-        out = out.reshape(C, N_GRID)
-    # whole rows, kept or not (boolean-indexed updates would copy three times)
-    out *= np.where(keep, 1.0 / (np.maximum(n, 1) * bw * np.sqrt(np.pi)), 0.0)[:, None]
-    out += EPS
-    out /= out.sum(1, keepdims=True)
-    return out
+    return _all_widths(np.ascontiguousarray(as_rates(traces, "peak_durations")), float(beta))
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None   # (owning process id, pool)
@@ -233,7 +421,7 @@ def _on_both(fn: Callable[[Any], Any], a: Any, b: Any) -> tuple[Any, Any]:
 
 
 def sd_kl(pred, target, alpha: float = 0.3, beta: float = 1.0) -> np.ndarray:
-    """SD-KL per cell (SPEC §5), vectorised across cells.
+    """SD-KL per cell (SPEC §5), compiled, cell after cell.
 
     Args:
         pred: ``[T, cells]`` (or ``[T]``) predicted rates, spikes per bin; array or tensor.
@@ -250,60 +438,22 @@ def sd_kl(pred, target, alpha: float = 0.3, beta: float = 1.0) -> np.ndarray:
         ValueError: NaN/inf in the inputs (naming where), or shapes that differ.
     """
     _check_params(alpha, beta)
-    p, t = _pair(pred, target)
+    # C-contiguous float64: one compiled version for every input (a new memory layout would be
+    # compiled anew)
+    p, t = map(np.ascontiguousarray, _pair(pred, target))
     T, C = t.shape
-    # one layout per side (a cell's target and prediction lie at the same offsets, so that equal
-    # traces give bit-equal durations), the two sides on two threads where there are cores
+    out = np.empty(C)
+    alpha, beta = float(alpha), float(beta)
 
-    def lay_out(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        full = _laid_out(x, beta)
-        return full, _peaks(full, T)
+    def score(cells: slice) -> None:
+        _score_cells(p, t, cells.start, cells.stop, alpha, beta, out)
 
-    (ft, kt), (fp, kp) = _on_both(lay_out, t, p)
-
-    def score(cells: slice) -> np.ndarray:
-        lo, hi = cells.start * (T + 1), cells.stop * (T + 1)
-
-        def part(full: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            peaks = peaks[np.searchsorted(peaks, lo):np.searchsorted(peaks, hi)] - lo
-            return _widths(full[lo:hi], peaks, T, beta)
-
-        return _score(*part(ft, kt), *part(fp, kp), cells.stop - cells.start, alpha)
-
-    if C < 2 or kt.size + kp.size < THREADED_PEAKS:
-        return score(slice(0, C))
-    # cells are independent: each half of them on its own thread where there are two cores.
-    # scipy's peak loops and numpy's large array operations release the GIL; with few peaks the
-    # work is many small numpy calls that hold it, and two threads only take turns
-    half = (C + 1) // 2
-    return np.concatenate(_on_both(score, slice(0, half), slice(half, C)))
-
-
-def _score(wt: np.ndarray, ct: np.ndarray, wp: np.ndarray, cp: np.ndarray, C: int, alpha: float) -> np.ndarray:
-    """SD-KL ``[C]`` from the durations ``w`` and cells ``c`` of target (``t``) and prediction (``p``)."""
-    # target cells are 0…C-1, predicted cells C…2C-1
-    w, c = np.r_[wt, wp], np.r_[ct, cp + C]
-    n = np.bincount(c, minlength=2 * C)
-    mean = np.bincount(c, weights=w, minlength=2 * C) / np.maximum(n, 1)
-    ss = np.bincount(c, weights=(w - mean[c]) ** 2, minlength=2 * C)
-    keep = (n[:C] >= 2) & (n[C:] >= 2) & (ss[:C] > 0) & (ss[C:] > 0)
-    # union statistics: population variance of D ∪ D̂ from the two sets' moments
-    nt, npk, mt, mp = n[:C], n[C:], mean[:C], mean[C:]
-    nu = nt + npk
-    mu = (nt * mt + npk * mp) / np.maximum(nu, 1)
-    var_u = (ss[:C] + nt * (mt - mu) ** 2 + ss[C:] + npk * (mp - mu) ** 2) / np.maximum(nu, 1)
-    s = alpha * var_u
-    lo, hi = np.full(2 * C, np.inf), np.full(2 * C, -np.inf)
-    np.minimum.at(lo, c, w)
-    np.maximum.at(hi, c, w)
-    lo = np.where(keep, np.minimum(lo[:C], lo[C:]) - 3 * s, 0.0)
-    hi = np.where(keep, np.maximum(hi[:C], hi[C:]) + 3 * s, 1.0)
-    step = (hi - lo) / (N_GRID - 1)
-    P = _kde_on_grids(wt, ct, n[:C], ss[:C], keep, lo, step, alpha)[keep]
-    Ph = _kde_on_grids(wp, cp, n[C:], ss[C:], keep, lo, step, alpha)[keep]
-    kl = np.full(C, MAX_SCORE)
-    kl[keep] = np.sum(Ph * np.log(Ph / P), axis=1)
-    return np.clip(kl, 0.0, MAX_SCORE)
+    if C < 2 or T * C < THREADED_SAMPLES:
+        score(slice(0, C))
+    else:  # cells are independent, the compiled loop releases the GIL: two halves, two threads
+        half = (C + 1) // 2
+        _on_both(score, slice(0, half), slice(half, C))
+    return out
 
 
 @dataclass
