@@ -18,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from vist.cache import CacheError, atomic_path, cache_dir, digest, key_digest
+from vist.cache import (
+    CacheError,
+    atomic_path,
+    cache_dir,
+    digest,
+    dumps_strict,
+    key_digest,
+    read_json_object,
+    write_json_atomic,
+)
 
 STORE_VERSION = 1
 """Bumped whenever the layout or the meaning of cached features changes."""
@@ -44,10 +53,10 @@ def load_entry(kind: str, key: Mapping[str, Any]) -> np.ndarray:
     if not arr_path.exists() or not meta_path.exists():
         raise FileNotFoundError(f"no cached features at {arr_path}")
     try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as err:
+        meta = read_json_object(meta_path)
+    except (OSError, ValueError) as err:  # CacheError is a ValueError
         raise CacheError(f"{meta_path}: unreadable sidecar ({err})") from err
-    want = json.loads(json.dumps({**key, "store_version": STORE_VERSION}, default=str))
+    want = json.loads(dumps_strict({**key, "store_version": STORE_VERSION}, default=str))
     if meta.get("key") != want:
         raise CacheError(f"{meta_path}: stale entry, its key {meta.get('key')} differs from the "
                          f"requested {want}")
@@ -81,8 +90,7 @@ def write_entry(kind: str, key: Mapping[str, Any], shape: tuple[int, ...],
         record = {"key": {**key, "store_version": STORE_VERSION}, "shape": list(shape),
                   "dtype": np.dtype(FEATURE_DTYPE).name, "digest": digest(out), "label": label}
         del out
-    with atomic_path(meta_path) as tmp:
-        tmp.write_text(json.dumps(record, indent=1, default=str))
+    write_json_atomic(meta_path, record, indent=1, default=str)
     return np.load(arr_path, mmap_mode="r", allow_pickle=False)
 
 
