@@ -69,7 +69,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
 
     with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, step 0.*epoch \(0\) is kept"):
         fit(_model(poisoned), poisoned, TINY, checkpoint=ckpt, evaluate=poison_after_first_epoch, progress=False)
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=True)
     assert state["epoch"] == 0
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 

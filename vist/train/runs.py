@@ -11,16 +11,23 @@ A run folder ``<results>/<run_id>/`` holds
   (SWA-averaged) weights.
 
 ``<results>`` is ``$VIST_RESULTS_DIR`` or ``vist.cache.cache_dir()/runs``. An identical spec is
-found and reused instead of retrained unless ``rerun=True``.
+found and reused instead of retrained unless ``rerun=True``. A damaged store heals instead of
+blocking: a ``run.json`` that is empty, truncated or of another format, or whose
+``predictions.npz`` or ``model.pt`` is missing or unreadable, is reported with a warning naming
+the file and the run is trained again (resuming its checkpoint if that is usable, see
+:mod:`vist.train.loop`). ``run.json`` is strict JSON: a value that is not a finite number (a
+summary without any usable cell) is written as ``null`` and read back as NaN.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 import os
 import platform
 import time
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vist.cache import atomic_path, cache_dir
+from vist.cache import CacheError, atomic_path, cache_dir, read_json_object, write_json_atomic
 from vist.train.spec import RunSpec
 
 RESULTS_ENV = "VIST_RESULTS_DIR"
@@ -56,7 +63,8 @@ class Run:
 
     @property
     def summary(self) -> dict[str, float]:
-        return self.record["metrics"]["summary"]
+        """The metrics' summaries (``null`` in the file, an undefined summary, is NaN here)."""
+        return {k: math.nan if v is None else v for k, v in self.record["metrics"]["summary"].items()}
 
     @property
     def per_cell(self) -> dict[str, np.ndarray]:
@@ -65,7 +73,8 @@ class Run:
 
     @property
     def history(self) -> list[dict[str, Any]]:
-        return self.record["history"]
+        """The per-epoch log (``null`` in the file, e.g. an undefined CC, is NaN here)."""
+        return [{k: math.nan if v is None else v for k, v in h.items()} for h in self.record["history"]]
 
     @property
     def labels(self) -> dict[str, str]:
@@ -85,11 +94,50 @@ class Run:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Run:
+        """The run stored in the folder ``path``.
+
+        Raises:
+            FileNotFoundError: no ``run.json`` there.
+            vist.cache.CacheError: ``run.json`` is empty, truncated or not a JSON object.
+            ValueError: ``run.json`` is of another run format or lacks an entry.
+        """
         path = Path(path)
-        record = json.loads((path / "run.json").read_text())
+        record = read_json_object(path / "run.json")
         if record.get("format") != RUN_FORMAT:
             raise ValueError(f"{path}/run.json: expected run format {RUN_FORMAT}, found {record.get('format')}")
+        missing = [k for k in ("spec", "settings", "metrics", "history") if k not in record]
+        if missing:
+            raise ValueError(f"{path}/run.json: expected the entries spec, settings, metrics, history; "
+                             f"missing {missing}")
         return cls(path, record)
+
+    def verify_files(self) -> None:
+        """Check that ``predictions.npz`` and ``model.pt`` are there and readable.
+
+        Raises:
+            vist.cache.CacheError: naming the file that is missing or unreadable.
+        """
+        preds = self.path / "predictions.npz"
+        try:
+            with np.load(preds, allow_pickle=False) as npz:
+                missing = {"pred", "target", "frames"} - set(npz.files)
+                for k in npz.files:  # reads (and CRC-checks) every array
+                    npz[k]
+        except FileNotFoundError as err:
+            raise CacheError(f"{preds} is missing") from err
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise CacheError(f"{preds} is unreadable ({err})") from err
+        if missing:
+            raise CacheError(f"{preds}: expected arrays pred, target, frames; missing {sorted(missing)}")
+        weights = self.path / "model.pt"
+        if not weights.exists():
+            raise CacheError(f"{weights} is missing")
+        try:
+            sd = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as err:  # truncated (RuntimeError, EOFError), not plain data (UnpicklingError)
+            raise CacheError(f"{weights} is unreadable ({type(err).__name__}: {str(err)[:200]})") from err
+        if not isinstance(sd, dict):
+            raise CacheError(f"{weights}: expected a state dict, found a {type(sd).__name__}")
 
 
 def provenance(device: torch.device) -> dict[str, Any]:
@@ -103,8 +151,34 @@ def provenance(device: torch.device) -> dict[str, Any]:
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(record, indent=1, default=float))
+    write_json_atomic(path, record, indent=1, default=float)
+
+
+def _stored(folder: Path, spec: RunSpec, settings_dict: dict[str, Any]) -> tuple[Run | None, bool]:
+    """``(run, stale)``: the finished run stored in ``folder`` for ``spec`` if it can be reused.
+
+    ``run`` is ``None`` when there is none or it is damaged (a warning names the file);
+    ``stale`` says it was stored by code whose preset trained differently.
+    """
+    path = folder / "run.json"
+    try:
+        run = Run.load(folder)
+        same = run.record["spec"] == spec.to_dict() and bool(run.record.get("complete"))
+    except FileNotFoundError:
+        return None, False
+    except (ValueError, OSError, KeyError, TypeError) as err:  # CacheError is a ValueError
+        warnings.warn(f"stored run {path} is unusable ({err}); training it again", stacklevel=3)
+        return None, False
+    if not same:
+        return None, False
+    if run.record.get("settings") != settings_dict:
+        return None, True
+    try:
+        run.verify_files()
+    except CacheError as err:
+        warnings.warn(f"stored run {path} is incomplete: {err}; training it again", stacklevel=3)
+        return None, False
+    return run, False
 
 
 def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = False,
@@ -132,13 +206,11 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     folder = (root or results_dir()) / spec.run_id()
     settings = settings_for(spec.preset, spec.model, spec.epochs)
     stale = False
-    if (folder / "run.json").exists() and not rerun:
-        run = Run.load(folder)
-        if run.record["spec"] == spec.to_dict() and run.record.get("complete"):
-            if run.record.get("settings") == settings.to_dict():
-                return run
-            stale = True  # stored by code whose preset trained differently: retrain from scratch
-    if rerun or stale:
+    if not rerun:
+        run, stale = _stored(folder, spec, settings.to_dict())
+        if run is not None:
+            return run
+    if rerun or stale:  # stale: stored by code whose preset trained differently: retrain from scratch
         (folder / "checkpoint.pt").unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     from vist.train.loop import on_device
@@ -159,7 +231,8 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
 
     t0 = time.perf_counter()
     trained = fit(model, data, settings, spec.loss, seed=spec.seed, device=dev,
-                  checkpoint=folder / "checkpoint.pt", evaluate=per_epoch, progress=progress)
+                  checkpoint=folder / "checkpoint.pt", evaluate=per_epoch, progress=progress,
+                  run_key={"spec": spec.to_dict()})
     pred = predict(trained.model, data, dev, settings.bf16)
     metrics = evaluate(pred, data)
     record = {

@@ -81,6 +81,8 @@ class RunSpec:
                                  f"found {self.backbone!r}")
         if self.split not in ("halves", "blocks"):
             raise ValueError(f"split: expected 'halves' or 'blocks', found {self.split!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, found {self.seed!r}")
         if self.cells is not None:
             object.__setattr__(self, "cells", tuple(int(c) for c in self.cells))
         object.__setattr__(self, "model_options", dict(self.model_options))
