@@ -8,7 +8,7 @@ import numpy as np
 
 from vist.metrics.noise import pearson_columns
 
-__all__ = ["CCResult", "as_rates", "cc"]
+__all__ = ["CCResult", "as_rates", "cc", "normalised_cc"]
 
 
 def as_rates(a, name: str) -> np.ndarray:
@@ -91,4 +91,32 @@ def cc(pred, target) -> CCResult:
     p, t = as_rates(pred, "cc: pred"), as_rates(target, "cc: target")
     if p.shape != t.shape:
         raise ValueError(f"cc: pred and target must have the same shape; found {p.shape} and {t.shape}")
+    if p.shape[0] == 0:
+        raise ValueError(f"cc: expected rates over at least one frame, found T=0 (shape {p.shape})")
     return CCResult(r=pearson_columns(p, t))  # NaN where a trace is constant
+
+
+def normalised_cc(r, ceiling) -> tuple[np.ndarray, int]:
+    """Per-cell ``r / ceiling`` and the number of cells without a usable ceiling.
+
+    A ceiling is usable when it is finite and positive: a cell whose trial-to-trial reliability
+    is zero or negative has no ceiling to normalise by, and dividing by 0 would give ±inf. Such
+    cells get NaN (so a ``nanmean`` leaves them out) and are counted. A cell with undefined ``r``
+    gets NaN too but is not counted here (:attr:`CCResult.n_undefined` counts it).
+
+    Args:
+        r: ``[cells]`` Pearson r (a :class:`CCResult` or an array).
+        ceiling: ``[cells]`` noise ceilings (:func:`vist.metrics.cc_ceiling`).
+
+    Returns:
+        ``(float64 [cells], int)``.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    ceiling = np.asarray(ceiling, dtype=np.float64)
+    if r.shape != ceiling.shape:
+        raise ValueError(f"normalised_cc: r and ceiling must have the same shape; found {r.shape} and "
+                         f"{ceiling.shape}")
+    usable = np.isfinite(ceiling) & (ceiling > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(usable, r / np.where(usable, ceiling, 1.0), np.nan)
+    return out, int((~usable).sum())

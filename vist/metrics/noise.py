@@ -36,14 +36,30 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where((den > 0) & ~constant, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def spearman_brown(r, factor: float):
+    """Reliability of a mean of ``factor`` times as many trials: ``k r / (1 + (k − 1) r)``.
+
+    With trials ``y_i = s + e_i`` (a signal and independent noise of equal variance), the
+    correlation of two independent means of ``m`` trials is ``ρ_m = σ_s² / (σ_s² + σ_e²/m)``;
+    solving for ``σ_e²/σ_s²`` and substituting ``k m`` trials gives the formula (negative ``r``,
+    pure noise, maps to a negative value).
+    """
+    r = np.asarray(r, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return factor * r / (1.0 + (factor - 1.0) * r)
+
+
 def split_half_reliability(spikes: np.ndarray, n_splits: int = 50, seed: int = 0) -> np.ndarray:
     """Split-half reliability of the trial-mean rate, Spearman–Brown corrected, per cell.
 
-    Trials are split at random into two halves ``n_splits`` times; the Pearson r between the two
-    half means is averaged over splits and corrected to the full trial count with Spearman–Brown,
-    ``2 r / (1 + r)``. It estimates the correlation between two independent repeats of the full
-    ``trials``-trial mean; its square root bounds the correlation any model can reach with the
-    recorded trial mean (see :func:`cc_ceiling`).
+    Trials are split at random into two disjoint halves of ``m = ⌊n/2⌋`` trials ``n_splits``
+    times (with an odd ``n`` one trial, a different one in each split, sits out); the Pearson r
+    between the two half means is averaged over splits and corrected from ``m`` to the full ``n``
+    trials with the general Spearman–Brown formula, factor ``n/m`` (:func:`spearman_brown`: ``2 r /
+    (1 + r)`` for even ``n``; for odd ``n`` the factor 2 would correct to ``n − 1`` trials only).
+    It estimates the correlation between two independent repeats of the full ``n``-trial mean; its
+    square root bounds the correlation any model can reach with the recorded trial mean (see
+    :func:`cc_ceiling`).
 
     Args:
         spikes: ``[trials, T, cells]`` counts.
@@ -54,25 +70,30 @@ def split_half_reliability(spikes: np.ndarray, n_splits: int = 50, seed: int = 0
         ``float64 [cells]``; NaN for a cell that never fires in one half.
     """
     spikes = _check_trials(spikes)
+    if int(n_splits) < 1:
+        raise ValueError(f"n_splits: expected a positive number of random splits, found {n_splits}")
     n = spikes.shape[0]
+    m = n // 2
     rng = np.random.default_rng(seed)
     rs = []
     for _ in range(n_splits):
         perm = rng.permutation(n)
-        a = spikes[perm[: n // 2]].mean(axis=0)
-        b = spikes[perm[n // 2: 2 * (n // 2)]].mean(axis=0)
+        a = spikes[perm[:m]].mean(axis=0)
+        b = spikes[perm[m: 2 * m]].mean(axis=0)
         rs.append(pearson_columns(a, b))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
         r = np.nanmean(np.stack(rs), axis=0)
-    return 2 * r / (1 + r)
+    return spearman_brown(r, n / m)
 
 
 def cc_ceiling(spikes: np.ndarray, n_splits: int = 50, seed: int = 0) -> np.ndarray:
     """Upper bound on the Pearson r between any prediction and the trial mean, per cell.
 
     ``sqrt(split_half_reliability)``: the correlation of the true rate with the noisy
-    ``trials``-trial mean (clipped at 0 before the square root). ``float64 [cells]``.
+    ``trials``-trial mean (clipped at 0 before the square root). ``float64 [cells]``; 0 for a cell
+    whose reliability is not positive (no usable ceiling: see
+    :func:`vist.metrics.correlation.normalised_cc`), NaN for one that never fires in a half.
     """
     rel = split_half_reliability(spikes, n_splits=n_splits, seed=seed)
     return np.sqrt(np.clip(rel, 0.0, None))

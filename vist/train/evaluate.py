@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from vist.metrics import cc, cc_ceiling, feve, oracle_correlation, sd_kl
+from vist.metrics.correlation import normalised_cc
 from vist.train.inputs import Prepared
 
 
@@ -75,14 +76,15 @@ def evaluate(pred: np.ndarray, data: Prepared) -> dict[str, Any]:
     ``cc`` is Pearson r per cell against the trial-mean rate; the headline is its signed mean.
     ``cc_abs_mean`` (the authors' logs) and ``cc_positive_mean`` (their prediction code) are
     reported for comparison. ``cc_ceiling`` = sqrt(split-half reliability, Spearman–Brown) of the
-    test trials, ``cc_normalised`` = cc / cc_ceiling; ``feve`` follows Cadena et al. (2019).
+    test trials, ``cc_normalised`` = cc / cc_ceiling over the cells with a usable (positive)
+    ceiling, the others counted in ``cells without a usable ceiling``; ``feve`` follows Cadena et
+    al. (2019). Every summary is finite or NaN (never ±inf).
     """
     target, spikes = test_targets(data)
     r = cc(pred, target)
     kl = sd_kl(pred, target)
     ceiling = cc_ceiling(spikes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        normalised = np.asarray(r) / ceiling
+    normalised, no_ceiling = normalised_cc(r, ceiling)
     fe = feve(pred, spikes) if spikes.shape[0] > 1 else np.full(pred.shape[1], np.nan)
     oracle = oracle_correlation(spikes) if spikes.shape[0] > 1 else np.full(pred.shape[1], np.nan)
 
@@ -97,5 +99,6 @@ def evaluate(pred: np.ndarray, data: Prepared) -> dict[str, Any]:
         "per_cell": {"cc": clean(r), "sd_kl": clean(kl), "cc_ceiling": clean(ceiling),
                      "cc_normalised": clean(normalised), "feve": clean(fe), "oracle": clean(oracle)},
         "summary": {**r.summary(), "sd_kl": float(np.mean(kl)), "cc_ceiling": nanmean(ceiling),
-                    "cc_normalised": nanmean(normalised), "feve": nanmean(fe)},
+                    "cc_normalised": nanmean(normalised), "cells without a usable ceiling": no_ceiling,
+                    "feve": nanmean(fe)},
     }
