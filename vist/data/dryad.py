@@ -3,7 +3,8 @@
 Expected layout under ``root`` (from the data set's README)::
 
     Stimuli/Movie1/         one raw uint8 file per frame, 360×360, column-major (MATLAB order);
-    Stimuli/Movie2/         files are ordered by the (last) number in their name
+    Stimuli/Movie2/         files are ordered by the (last) number in their name, which must run
+                            1..T (or 0..T-1) without gaps or duplicates
     NeuralData/Spikes/      Movie1Exp1.mat, Movie2Exp1.mat, Movie1Exp2.mat, Movie2Exp2.mat:
                             a variable ``Spikes``, a cell array neurons × trials of spike times
                             in ms after stimulus onset
@@ -22,12 +23,19 @@ Choices written down here:
   in ``[k, k + 1) · 33.33 ms``; spikes before onset or after the last frame are dropped;
 * contour coordinates are MATLAB's 1-based pixel-centre coordinates; we subtract 0.5 so that the
   frame spans ``[0, 360] × [0, 360]`` as everywhere else in vist;
-* with several receptive-field files, the one whose name contains ``Exp<recording>`` is used.
+* with several receptive-field files, the one whose name contains ``Exp<recording>`` is used;
+* a movie folder must hold exactly its frames: every file named alike (the same name around the
+  frame number), numbered 1..T (or 0..T-1) with no number missing or repeated — a lost or an extra
+  frame would shift every later frame against the spikes — and the spike trains must not run on
+  past the movie's last frame by more than :data:`TIME_BASE_TOLERANCE_S` in most trials (which
+  means frames are missing at the end). Anything else is a :class:`DryadLayoutError` naming the
+  files.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +47,9 @@ FRAME_SHAPE = (360, 360)
 MOVIE_FOLDERS = {"mov1": "Movie1", "mov2": "Movie2"}
 SPIKE_FILES = {(1, "mov1"): "Movie1Exp1", (2, "mov1"): "Movie2Exp2",
                (1, "mov2"): "Movie2Exp1", (2, "mov2"): "Movie1Exp2"}
+TIME_BASE_TOLERANCE_S = 1.0
+"""How far past the movie's last frame the spike trains of most trials may run (seconds) before
+the movie folder counts as missing frames at its end."""
 
 
 class DryadLayoutError(ValueError):
@@ -51,19 +62,73 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
-def read_frames(folder: Path, frame_shape: tuple[int, int] = FRAME_SHAPE) -> np.ndarray:
-    """All raw frames of a movie folder, ``uint8 [T, H, W]`` (row 0 at the top)."""
+def _listing(items: list, limit: int = 10) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f", … ({len(items)} in all)" if len(items) > limit else "")
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """The frame files of a movie folder in frame order, checked to be exactly the movie's frames.
+
+    The frame number is the last number in a file's name. Every file must be named like the
+    others around that number (the most common pattern, e.g. ``frame_#.raw``), and the numbers
+    must run 1..T (or 0..T-1) with none missing or repeated. Hidden files are ignored.
+
+    Raises:
+        DryadLayoutError: naming the missing frames, the duplicated numbers and the extra files.
+    """
     _require(folder, "a folder of raw frame files")
-    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise DryadLayoutError(f"expected raw frame files in {folder}, found none")
-    numbered = []
+    parsed = []  # (number, digits, pattern, path)
+    unnumbered = []
     for p in files:
-        nums = re.findall(r"\d+", p.stem)
-        if not nums:
-            raise DryadLayoutError(f"expected a frame number in every file name in {folder}, found {p.name!r}")
-        numbered.append((int(nums[-1]), p))
-    numbered.sort()
+        m = re.search(r"\d+(?=\D*$)", p.stem)  # the last number
+        if m is None:
+            unnumbered.append(p.name)
+            continue
+        parsed.append((int(m.group()), m.group(), p.stem[:m.start()] + "#" + p.stem[m.end():] + p.suffix, p))
+    if not parsed:
+        raise DryadLayoutError(f"expected a frame number in every file name in {folder}, found "
+                               f"{_listing(unnumbered)}")
+    counts = Counter(pattern for _, _, pattern, _ in parsed)
+    pattern = min(counts, key=lambda k: (-counts[k], k))  # the most common (ties: the first)
+    extra = unnumbered + [p.name for _, _, pat, p in parsed if pat != pattern]
+    by_number: dict[int, list[Path]] = defaultdict(list)
+    widths = set()
+    for number, digits, pat, p in parsed:
+        if pat == pattern:
+            by_number[number].append(p)
+            widths.add(len(digits))
+    start = 0 if 0 in by_number else 1
+    last = max(by_number)
+    missing = [k for k in range(start, last + 1) if k not in by_number]
+    duplicated = {k: sorted(p.name for p in ps) for k, ps in by_number.items() if len(ps) > 1}
+    problems = []
+    if missing:
+        width = widths.pop() if len(widths) == 1 and any(d.startswith("0") for _, d, pat, _ in parsed
+                                                          if pat == pattern) else 0
+        names = [pattern.replace("#", f"{k:0{width}d}") for k in missing]
+        problems.append(f"missing frame{'s' if len(missing) > 1 else ''} {_listing(names)}")
+    if duplicated:
+        problems.append("several files for frame " + "; ".join(
+            f"{k}: {', '.join(v)}" for k, v in sorted(duplicated.items())))
+    if extra:
+        problems.append(f"extra file{'s' if len(extra) > 1 else ''} not named like {pattern!r}: "
+                        f"{_listing(sorted(extra))}")
+    if problems:
+        raise DryadLayoutError(f"{folder}: expected one file per frame named like {pattern!r}, numbered "
+                               f"{start}..{last} without gaps or duplicates; found " + "; ".join(problems))
+    return [by_number[k][0] for k in range(start, last + 1)]
+
+
+def read_frames(folder: Path, frame_shape: tuple[int, int] = FRAME_SHAPE) -> np.ndarray:
+    """All raw frames of a movie folder, ``uint8 [T, H, W]`` (row 0 at the top).
+
+    The files are checked to be exactly the movie's frames (:func:`frame_files`).
+    """
+    numbered = list(enumerate(frame_files(folder)))
     size = frame_shape[0] * frame_shape[1]
     frames = np.empty((len(numbered), *frame_shape), np.uint8)
     for i, (_, p) in enumerate(numbered):
@@ -90,7 +155,13 @@ def read_cell_array(path: Path, variable: str) -> list[list[np.ndarray]]:
     """
     _require(path, f"a MATLAB file with a variable {variable!r}")
     if _is_hdf5(path):
-        return _read_cell_array_v73(path, variable)
+        try:
+            return _read_cell_array_v73(path, variable)
+        except DryadLayoutError:
+            raise
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # h5py: truncated, damaged
+            raise DryadLayoutError(f"{path}: expected a readable MATLAB v7.3 (HDF5) file, could not read "
+                                   f"it ({type(err).__name__}: {err}); the file may be truncated") from err
     from scipy.io import loadmat
 
     try:
@@ -175,6 +246,33 @@ def bin_spikes(times_ms: list[list[np.ndarray]], n_frames: int, fps: float = FPS
     return out
 
 
+def check_time_base(times_ms: list[list[np.ndarray]], n_frames: int, folder: Path, spike_path: Path,
+                    fps: float = FPS, tolerance_s: float = TIME_BASE_TOLERANCE_S) -> None:
+    """Check that the movie in ``folder`` lasts as long as the spike trains of ``spike_path``.
+
+    Spike times count from stimulus onset; if in most trials spikes keep coming more than
+    ``tolerance_s`` after the last frame of ``n_frames``, the folder lacks frames at its end.
+
+    Raises:
+        DryadLayoutError: naming both files, the movie's duration and the spikes'.
+    """
+    n_trials = len(times_ms[0]) if times_ms else 0
+    last = []
+    for k in range(n_trials):
+        ends = [float(np.max(row[k])) for row in times_ms if np.size(row[k])]
+        if ends:
+            last.append(max(ends))
+    end_ms = n_frames * 1000.0 / fps
+    past = sorted(t for t in last if t > end_ms + 1000.0 * tolerance_s)
+    if last and len(past) > len(last) / 2:
+        typical = past[len(past) // 2]
+        raise DryadLayoutError(
+            f"{folder} holds {n_frames} frames ({end_ms / 1000:.2f} s at {fps:g} frames/s) but in "
+            f"{len(past)} of {len(last)} trials of {spike_path.name} spikes go on to {typical / 1000:.2f} s "
+            f"after onset: frames are missing at the end of the movie (the spikes span about "
+            f"{int(np.ceil(typical * fps / 1000.0))} frames)")
+
+
 def _contour(el: np.ndarray, i: int, path: Path) -> np.ndarray:
     el = np.asarray(el, dtype=np.float64)
     if el.ndim == 2 and el.shape[0] != 2 and el.shape[1] == 2:
@@ -200,7 +298,9 @@ def load_dryad(root: str | Path, movie: str = "mov1", recording: int = 1) -> Rec
     frames = read_frames(root / "Stimuli" / MOVIE_FOLDERS[movie])
     spike_name = SPIKE_FILES[(recording, movie)]
     spike_path = root / "NeuralData" / "Spikes" / f"{spike_name}.mat"
-    spikes = bin_spikes(read_cell_array(spike_path, "Spikes"), frames.shape[0])
+    times = read_cell_array(spike_path, "Spikes")
+    spikes = bin_spikes(times, frames.shape[0])
+    check_time_base(times, frames.shape[0], root / "Stimuli" / MOVIE_FOLDERS[movie], spike_path)
 
     rf_dir = _require(root / "NeuralData" / "ReceptiveFields", "a folder of receptive-field .mat files")
     rf_files = sorted(rf_dir.glob("*.mat"))

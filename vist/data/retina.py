@@ -169,7 +169,9 @@ def _mosaic(n: int, region: tuple[float, float, float, float], rng: np.random.Ge
 
 
 def make_cells(params: RetinaParams, seed: int) -> Cells:
-    """Draw the cells of one retina (positions, shapes, filters) for ``seed``."""
+    """Draw the cells of one retina (positions, shapes, filters) for ``seed`` (a non-negative integer)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer (the virtual retina), found {seed!r}")
     rng = np.random.default_rng([seed, 7])
     cols: dict[str, list] = {k: [] for k in ("type_index", "x", "y", "sigma_major", "sigma_minor",
                                             "angle", "tau", "biphasic", "subunits", "max_rate",
@@ -251,9 +253,10 @@ def _causal_filter(drive: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     """Per-column causal convolution: ``out[t, n] = Σ_l kernels[l, n] · drive[t − l, n]``.
 
     ``drive [T, N]``, ``kernels [L, N]`` → ``[T, N]``; frames before onset count as zero (grey).
+    A movie shorter than the filter (``T < L``) uses only the lags it spans.
     """
     out = np.zeros_like(drive)
-    for lag in range(kernels.shape[0]):
+    for lag in range(min(kernels.shape[0], drive.shape[0])):
         out[lag:] += kernels[lag] * drive[: drive.shape[0] - lag]
     return out
 

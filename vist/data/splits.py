@@ -75,6 +75,8 @@ class WindowSampler:
 
     def __init__(self, segments: tuple[tuple[int, int], ...], window: int = 128, batch: int = 16,
                  batches_per_epoch: int = 48, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, found {seed!r}")
         starts = [np.arange(a, b - window + 1) for a, b in segments if b - a >= window]
         if not starts:
             longest = max((b - a for a, b in segments), default=0)
