@@ -73,6 +73,10 @@ class ViSTLoss(torch.nn.Module):
         if pred.dim() != 3 or pred.shape != target.shape:
             raise ValueError(f"ViSTLoss: pred and target must both be [B, T, cells]; found "
                              f"{tuple(pred.shape)} and {tuple(target.shape)}")
+        if 0 in pred.shape:
+            what = ("batch size B", "clip length T", "number of cells")[list(pred.shape).index(0)]
+            raise ValueError(f"ViSTLoss: expected a non-empty [B, T, cells] batch (B, T, cells >= 1); found "
+                             f"{what} 0 in shape {tuple(pred.shape)}")
         target = target.to(pred.dtype)
         # clamp keeps the gradient finite when ŷ == y exactly (changes the value only below 1e-20)
         out = {"rmse": torch.mean((pred - target) ** 2).clamp_min(1e-20).sqrt(),

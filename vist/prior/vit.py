@@ -62,16 +62,45 @@ def _file_sha256(path: Path) -> str:
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file, read safely (safetensors, or ``torch.load`` with
+    ``weights_only=True``: nothing in the file is executed) and checked to be finite.
+
+    Raises:
+        ValueError: the file cannot be read (empty, truncated, a bad header, not plain tensors),
+            holds something else than name → tensor, or a tensor holds NaN or ±inf (named).
+    """
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path), device="cpu")
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    for wrapper in ("model", "state_dict", "teacher"):
-        if isinstance(sd, dict) and wrapper in sd and isinstance(sd[wrapper], dict):
-            sd = sd[wrapper]
+        try:
+            sd = load_file(str(path), device="cpu")
+        except Exception as err:  # safetensors raises SafetensorError (and OSError) for bad files
+            raise ValueError(f"weights file {path}: expected a safetensors file, could not read it "
+                             f"({type(err).__name__}: {err}; {path.stat().st_size} bytes): the file is "
+                             "empty, truncated or damaged") from err
+    else:
+        try:
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # RuntimeError/EOFError (truncated, empty), UnpicklingError (not plain data)
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise ValueError(f"weights file {path}: expected a PyTorch checkpoint of plain tensors, could "
+                             f"not read it ({type(err).__name__}: {first[:300]}; {path.stat().st_size} "
+                             "bytes): the file is empty, truncated, damaged, or holds other objects") from err
+        for wrapper in ("model", "state_dict", "teacher"):
+            if isinstance(sd, dict) and wrapper in sd and isinstance(sd[wrapper], dict):
+                sd = sd[wrapper]
     if not isinstance(sd, dict):
         raise ValueError(f"{path}: expected a state dict (name → tensor), found {type(sd).__name__}")
+    others = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if others:
+        raise ValueError(f"weights file {path}: expected a state dict of tensors, found non-tensor entries "
+                         f"{others[:5]}")
+    for k, v in sd.items():
+        if v.is_floating_point() or v.is_complex():
+            bad = int((~torch.isfinite(v)).sum())
+            if bad:
+                raise ValueError(f"weights file {path}: tensor {k!r} (shape {list(v.shape)}) holds {bad} NaN "
+                                 "or infinite values; refusing it (the prior would compute NaN features)")
     return sd
 
 
@@ -95,7 +124,9 @@ def load_weights(model: nn.Module, path: str | Path, backbone: str) -> str:
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file holds another architecture than ``backbone`` or does not fit it.
+        ValueError: the file cannot be read (empty, truncated, a bad header), holds NaN or infinite
+            values (the tensor is named), another architecture than ``backbone``, or a tensor of
+            the wrong shape (named, with the expected and found shapes).
     """
     from timm.models.vision_transformer import checkpoint_filter_fn
 
@@ -117,6 +148,14 @@ def load_weights(model: nn.Module, path: str | Path, backbone: str) -> str:
             f"weights file {path} does not fit backbone {backbone} ({short}: D={want_dim}, "
             f"{want_depth} blocks, patch {PATCH}); it holds D={dim}, {depth} blocks, patch {patch}: {hint}.")
     sd = checkpoint_filter_fn(sd, model)
+    want = model.state_dict()
+    wrong = [(k, list(v.shape), list(want[k].shape)) for k, v in sd.items()
+             if k in want and v.shape != want[k].shape]
+    if wrong:
+        k, found, expected = wrong[0]
+        more = f" (and {len(wrong) - 1} more: {[w[0] for w in wrong[1:4]]})" if len(wrong) > 1 else ""
+        raise ValueError(f"weights file {path} does not fit backbone {backbone} ({short}): tensor {k!r} has "
+                         f"shape {found}, expected {expected}{more}")
     missing, unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.startswith("head")]
     unexpected = [k for k in unexpected if not k.startswith("head")]
