@@ -349,3 +349,33 @@ def test_probe_and_recovery_errors():
         rf_recovery.true_receptive_fields(plain, 8)
     a = np.random.default_rng(1).normal(size=(4, 3, 3))
     np.testing.assert_allclose(rf_recovery.agreement(a, 2 * a + 1), 1.0)
+
+
+def test_plateau_is_the_range_of_the_last_three_epochs_and_schedules_list_each_model():
+    from vist.experiments.common import plateau, schedules
+
+    hist = [{"cc": c} for c in (0.1, 0.3, 0.50, 0.52, 0.51)]
+    assert plateau(hist) == pytest.approx(0.02)
+    assert plateau(hist[:2]) != plateau(hist[:2])  # too short: NaN
+    settings = {"epochs": 5, "batches_per_epoch": 10, "batch": 2, "window": 48, "lr": 8e-4}
+    runs = {}
+    for name, last in (("Vi-ST", 0.51), ("CRNN", 0.2)):
+        for seed in range(2):
+            run = FakeRun()
+            run.record = {"settings": settings, "timings": {"train_s": 10.0 + seed},
+                          "history": [*hist[:-1], {"cc": last}]}
+            runs[(name, "mov1→mov1", seed)] = run
+    s = schedules(runs)
+    assert list(s["model"]) == ["Vi-ST", "CRNN"]
+    assert s["frame_samples"].tolist() == [5 * 10 * 2 * 48] * 2
+    assert s.set_index("model").loc["CRNN", "plateau"] == pytest.approx(0.32)
+    assert s["train_s"].tolist() == [10.5, 10.5]
+
+
+def test_settings_differences_list_what_the_small_preset_changes():
+    from vist.train.settings import TRAIN_PRESETS, differences
+
+    rows = {r["setting"]: r for r in differences("small")}
+    assert rows["batch"]["paper"] == "16" and rows["batch"]["small"] == str(TRAIN_PRESETS["small"].batch)
+    assert "prior: backbone" in rows and "lr" not in rows  # the learning rate is the paper's
+    assert all(r["paper"] != r["small"] for r in rows.values())

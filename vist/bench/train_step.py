@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from vist.bench.common import BenchTable, device_name
+from vist.bench.common import BenchTable, device_name, median_times
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variants", default="reference,fast",
                         help="comma-separated: " + ", ".join(VARIANTS) + " (the -graph ones on CUDA only)")
     parser.add_argument("--no-bf16", action="store_true", help="float32 on CUDA too")
+    parser.add_argument("--small-presets", action="store_true",
+                        help="compare the small preset's Vi-ST training step as it is now against the "
+                             "earlier small preset (SMALL_BEFORE), in turns: training frames per second")
 
 
 @dataclass
@@ -191,14 +194,77 @@ def build(variant: str, reference: torch.nn.Module) -> torch.nn.Module:
     return torch.compile(fast) if "compile" in variant else fast
 
 
+SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers=6, cells=90, grid=16)
+"""The small preset's Vi-ST step before its redesign: 2 windows of 48 frames, ViT-S features on the
+16×16 grid, a 32-wide extractor of six layers (as at commit a4bdecc)."""
+
+
+def small_preset_now() -> dict[str, int]:
+    """The small preset's Vi-ST step today, read from its settings: windows per step, frames per
+    window, feature dimension and grid of its prior, extractor width and depth."""
+    from vist.model import ViSTConfig
+    from vist.presets import PRESETS
+    from vist.prior import BACKBONES
+    from vist.prior.vit import PATCH
+    from vist.train.settings import settings_for
+
+    s, prior = settings_for("small", "vist"), PRESETS["small"].prior
+    opts = s.model.get("vist", {})
+    return dict(batch=s.batch, frames=s.window, feat_dim=BACKBONES[prior.backbone][1],
+                video_dim=opts.get("video_dim", ViSTConfig.video_dim),
+                video_layers=opts.get("video_layers", ViSTConfig.video_layers), cells=90,
+                grid=prior.img_size // PATCH)
+
+
+def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -> BenchTable:
+    """Training frames per second of the small preset's Vi-ST step now against :data:`SMALL_BEFORE`,
+    on the CPU (FastViST, float32, random inputs), timed in turns in one process."""
+    from vist.model import ViST, ViSTConfig
+    from vist.model.fast import FastViST
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device("cpu")
+    shapes = {"before": SMALL_BEFORE, "now": small_preset_now()}
+    steps_fns = []
+    for shape in shapes.values():
+        torch.manual_seed(0)
+        cfg = ViSTConfig(feat_dim=shape["feat_dim"], cells=shape["cells"], grid=shape["grid"],
+                         video_dim=shape["video_dim"], video_layers=shape["video_layers"])
+        model = FastViST.from_reference(ViST(cfg).train())
+        inputs = StepInputs.make(shape["batch"], shape["frames"], shape["feat_dim"], shape["cells"],
+                                 shape["grid"], dev)
+        steps_fns.append(make_step(model, inputs, bf16=False))
+    secs = median_times(steps_fns, repeat=steps, warmup=warmup)
+    table = BenchTable(name="train-step-small-presets", device=device_name("cpu"))
+    for (name, shape), s in zip(shapes.items(), secs, strict=True):
+        table.rows.append({
+            "impl": f"small preset {name}",
+            "shape": "B{batch} T{frames} G{grid} D{feat_dim} C{video_dim} L{video_layers}".format(**shape),
+            "ms_per_step": 1e3 * s, "frames_per_s": shape["batch"] * shape["frames"] / s,
+            "speedup": None})
+    table.rows[1]["speedup"] = table.rows[1]["frames_per_s"] / table.rows[0]["frames_per_s"]
+    table.notes += [
+        f"median of {steps} steps each, taken in turns after {warmup} warm-up step(s); forward + "
+        "ViSTLoss + backward + AdamW on random features, RF maps and targets (no recording, no prior).",
+        "frames_per_s = training frames (windows × frames per window) per second; speedup = now / before.",
+        f"torch threads: {torch.get_num_threads()}.",
+    ]
+    return table
+
+
 def run(device: str = "auto", batch: int | None = None, frames: int | None = None, feat_dim: int | None = None,
         video_dim: int | None = None, cells: int | None = None, grid: int | None = None,
         steps: int | None = None, warmup: int | None = None, threads: int | None = None,
-        variants: str = "reference,fast", no_bf16: bool = False) -> BenchTable:
-    """Time the training step of each variant; returns a :class:`~vist.bench.common.BenchTable`."""
+        variants: str = "reference,fast", no_bf16: bool = False, small_presets: bool = False) -> BenchTable:
+    """Time the training step of each variant; returns a :class:`~vist.bench.common.BenchTable`.
+    ``small_presets``: :func:`compare_small` instead."""
     import torch._functorch.config as functorch_config
 
     from vist.model import ViST, ViSTConfig
+
+    if small_presets:
+        return compare_small(steps or 4, warmup if warmup is not None else 1, threads)
 
     if threads:
         torch.set_num_threads(threads)
@@ -225,8 +291,8 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
     base_ms = None
     for name in names:
         row: dict[str, Any] = {"impl": name, "shape": shape_text, "precision": "bf16 autocast" if bf16 else "fp32",
-                               "ms_per_step": None, "ms_min": None, "peak_mib": None, "speedup": None,
-                               "error": ""}
+                               "ms_per_step": None, "ms_min": None, "frames_per_s": None, "peak_mib": None,
+                               "speedup": None, "error": ""}
         if cuda:
             row["reserved_mib"] = None
         model = step = None
@@ -240,6 +306,8 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
                 step = make_step(model, inputs, bf16, graph=graph)
                 row.update({k: v for k, v in time_steps(step, dev, steps, warmup, reset_peak=not graph).items()
                             if k in row})
+            if row["ms_per_step"]:
+                row["frames_per_s"] = 1e3 * shape["batch"] * shape["frames"] / row["ms_per_step"]
             if name == "reference":
                 base_ms = row["ms_per_step"]
             if base_ms and row["ms_per_step"]:
@@ -256,7 +324,8 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         "on random features, RF maps and targets (no recording, no prior).",
         f"peak_mib: {mem}" + (" (graph variants: over warm-up, capture and replays; reserved_mib: "
                               "held by the caching allocator, graph pools included)." if cuda else ".")
-        + " speedup = reference ms / this row's ms (same process, same weights).",
+        + " speedup = reference ms / this row's ms (same process, same weights); frames_per_s = "
+        "training frames (windows × frames per window) per second.",
         f"torch threads: {torch.get_num_threads()}." if not cuda else f"torch {torch.__version__}.",
         REFERENCE_NOTE,
     ]
