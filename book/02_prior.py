@@ -43,7 +43,12 @@ backbone = None         # None: the preset backbone
 layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None          # local DINOv2 checkpoint; None: untrained (random init)
 
+# %% [markdown]
+# The cell below loads both movies of the recording and builds the prior of the chosen preset.
+
 # %% tags=["hide-input"]
+import json
+import os
 import tempfile
 import time
 import warnings
@@ -51,24 +56,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
 from vist.bench import prior as prior_bench
 from vist.cache import cache_dir
-from vist.data import describe, load, rf_to_grid
+from vist.data import load, rf_to_grid
+from vist.presets import get_preset
 from vist.prior import PixelPrior, make_prior
 from vist.prior import plots as pplots
 from vist.prior.analysis import layer_similarity, linear_cka, pca_colors
 from vist.prior.store import has_entry
-from vist.report import book_style
+from vist.report import book_style, show, source, table
 
 book_style()
 movies = list(dict.fromkeys([train_movie, test_movie]))
 recs = {m: load(data, m, seed=seed) for m in movies}
 prior = make_prior("dinov2", preset=preset, device=device, backbone=backbone, layer=layer,
-                   weights=weights, seed=seed)
+                   weights=weights, seed=seed, progress=False)
 rec = recs[train_movie]
-print(describe(rec))
-print(prior)
+chosen = get_preset(preset, device)
+label = source(rec, prior=f"{prior.label}, block {prior.layer_name}", preset=chosen)
 
 # %% [markdown]
 # ## What the ViT sees
@@ -83,8 +90,12 @@ print(prior)
 
 # %%
 coverage = rf_to_grid(rec.rf_contours, rec.frame_shape, grid=prior.grid)
-pplots.patch_grid(rec.frames[0], prior.grid, prior.img_size, rec.rf_contours, coverage,
-                  cells=np.linspace(0, rec.n_cells - 1, 5).astype(int));
+fig = pplots.patch_grid(rec.frames[0], prior.grid, prior.img_size, rec.rf_contours, coverage,
+                        cells=np.linspace(0, rec.n_cells - 1, 5).astype(int))
+show(fig, f"Left: the first frame of {train_movie} resized to the ViT's {prior.img_size}×{prior.img_size} "
+          f"px input, with its {prior.grid}×{prior.grid} grid of {prior.img_size // prior.grid}-px patches "
+          f"(yellow) and the receptive-field contours of five cells. Right: the summed receptive-field "
+          f"coverage of all {rec.n_cells} cells per patch, the condition of Vi-ST's AdaLN block. {label}")
 
 # %% [markdown]
 # ## Features of both movies, computed once
@@ -92,7 +103,8 @@ pplots.patch_grid(rec.frames[0], prior.grid, prior.img_size, rec.rf_contours, co
 # Features are cached per (movie content, backbone, weights, block, resolution, precision) under
 # `$VIST_CACHE_DIR/features`: a float16 `.npy` file, memory-mapped when read, with a JSON sidecar
 # holding the key and a SHA-256 digest. Later chapters reuse these files. On a CPU with native
-# bf16 (and on CUDA) the ViT runs under bf16 autocast.
+# bf16 (and on CUDA) the ViT runs under bf16 autocast. The cell below computes (or reads) the
+# features of both movies and times it.
 
 # %%
 feats, timing = {}, []
@@ -100,10 +112,13 @@ for m, r in recs.items():
     was_cached = has_entry(prior.kind, prior.cache_key(r.frames))
     t0 = time.perf_counter()
     feats[m] = prior.features(r.frames)
-    timing.append({"movie": m, "frames": r.n_frames, "shape": str(feats[m].shape),
-                   "dtype": str(feats[m].dtype), "MB": round(feats[m].nbytes / 2**20, 1),
-                   "from cache": was_cached, "seconds": round(time.perf_counter() - t0, 1)})
-pd.DataFrame(timing)
+    timing.append({"movie": m, "frames": r.n_frames, "shape": " × ".join(map(str, feats[m].shape)),
+                   "dtype": str(feats[m].dtype), "size (MB)": feats[m].nbytes / 2**20,
+                   "read from cache": "yes" if was_cached else "no",
+                   "seconds": time.perf_counter() - t0})
+table(pd.DataFrame(timing), f"Patch features of both movies: shape [frames × patches × D], storage and "
+                            f"time to compute (or to read and verify, when cached). {label}",
+      formats={"size (MB)": "{:.1f}", "seconds": "{:.1f}", "frames": "{:,}"})
 
 # %% [markdown]
 # ## Patch features over time, as colours
@@ -116,20 +131,23 @@ pd.DataFrame(timing)
 # %%
 idx = np.arange(0, min(rec.n_frames, 15 * 10), 15)
 colors = pca_colors(feats[train_movie], prior.grid, index=idx)
-pplots.pca_strip(rec.frames[idx], colors, idx, f"{prior.label}, block {prior.layer_name}");
+show(pplots.pca_strip(rec.frames[idx], colors, idx),
+     f"Frames of {train_movie} every 0.5 s (grey) above their {prior.grid}×{prior.grid} patch features' "
+     f"first three principal components as red, green and blue. {label}")
 
 # %% [markdown]
-# How much of the features is just luminance? Below, the linear CKA similarity (Kornblith et al.
+# How much of the features is just luminance? The linear CKA similarity (Kornblith et al.
 # 2019; 1 = the same representation up to rotation and scale, 0 = unrelated) between the prior's
 # features and the raw patch pixels (the "pixels" prior used in the ablation that removes DINOv2),
-# on 64 frames spread over the movie.
+# on 64 frames spread over the movie:
 
 # %%
 sample = np.linspace(0, rec.n_frames - 1, 64).astype(int)
 pixels = PixelPrior(prior.img_size, cache=False).features(rec.frames[sample])
 cka_pixels = linear_cka(pixels.reshape(-1, pixels.shape[-1]),
                         np.asarray(feats[train_movie][sample]).reshape(-1, prior.feat_dim))
-print(f"linear CKA(features {prior.layer_name}, patch pixels) = {cka_pixels:.3f}")
+display(Markdown(f"**Linear CKA(features of block {prior.layer_name}, patch pixels) = {cka_pixels:.3f}** "
+                 f"({prior.label}; 64 frames of {train_movie})."))
 
 # %% [markdown]
 # ## Similarity across layers, and what an untrained DINOv2 should be
@@ -155,61 +173,81 @@ for ls in (1.0, None):
     nets.append(make_prior("dinov2", preset=preset, device=device, backbone=prior.backbone, seed=seed,
                            untrained_layerscale=ls, cache=False, progress=False))
 per_layer = {net.label: net.layer_features(probe, blocks) for net in nets}
-cosine = {label: layer_similarity(f, "cosine") for label, f in per_layer.items()}
-pplots.layer_similarity(cosine, "mean cosine similarity of a patch's features");
+cosine = {label_: layer_similarity(f, "cosine") for label_, f in per_layer.items()}
+show(pplots.layer_similarity(cosine, "mean cosine similarity"),
+     f"Mean cosine similarity of the same patch's feature vector in every pair of blocks (L−n: the "
+     f"n-th block from the end), one panel per prior; 16 frames of {train_movie}. "
+     f"{source(rec, preset=chosen)}")
+
+# %% [markdown]
+# The table compares the first and the last block of each prior, and the last block with the
+# raw patch pixels.
 
 # %%
 flat = lambda a: np.asarray(a, dtype=np.float32).reshape(-1, np.shape(a)[-1])  # noqa: E731
 pix = flat(PixelPrior(prior.img_size, cache=False).features(probe))
-pd.DataFrame([{"prior": label, "cosine(first, last block)": round(float(cosine[label][1][0, -1]), 3),
-               "CKA(first, last block)": round(linear_cka(flat(f[blocks[0]]), flat(f[-1])), 3),
-               "CKA(last block, patch pixels)": round(linear_cka(flat(f[-1]), pix), 3)}
-              for label, f in per_layer.items()])
+similarity = pd.DataFrame([{"prior": name, "cosine(first, last block)": float(cosine[name][1][0, -1]),
+                            "CKA(first, last block)": linear_cka(flat(f[blocks[0]]), flat(f[-1])),
+                            "CKA(last block, pixels)": linear_cka(flat(f[-1]), pix)}
+                           for name, f in per_layer.items()])
+table(similarity, f"Similarity of the first and last blocks' features (cosine of the same patch; "
+                  f"linear CKA) and of the last block with the patch pixels; 16 frames of {train_movie}. "
+                  f"{source(rec, preset=chosen)}")
 
 # %% [markdown]
 # With timm's LayerScale every block's features equal the first block's (cosine 1): depth does
-# nothing. With LayerScale = 1 (in the default run) the coordinates change substantially from block to block, while a
-# CKA close to 1 says the random network mostly preserves which patches resemble which: an
-# untrained ViT re-encodes the image rather than abstracting it. Whether DINOv2's *learned*
-# features help the retina model is therefore a question only trained weights (`weights=`) can
-# answer.
+# nothing. With LayerScale = 1 (in the default run) the coordinates change substantially from
+# block to block, while a CKA close to 1 says the random network mostly preserves which patches
+# resemble which: an untrained ViT re-encodes the image rather than abstracting it. Whether
+# DINOv2's *learned* features help the retina model is therefore a question only trained weights
+# (`weights=`) can answer.
 
 # %% [markdown]
 # ## The cache
 #
 # Each entry is an array file and its sidecar. Loading recomputes the SHA-256 digest of the
 # array and compares the sidecar's key with the requested one, so a corrupted, truncated or
-# stale file is detected, reported with a warning, and recomputed. The cell below shows the
-# entries and then, in a throw-away cache folder, corrupts an entry on purpose.
+# stale file is detected, reported with a warning, and recomputed. The entries of this machine's
+# cache:
 
 # %%
 entries = sorted((cache_dir() / "features").glob("*.json"))
-pd.DataFrame([{"file": p.stem, "MB": round(p.with_suffix(".npy").stat().st_size / 2**20, 1),
-               "label": __import__("json").loads(p.read_text())["label"]} for p in entries])
+table(pd.DataFrame([{"file": p.stem, "size (MB)": p.with_suffix(".npy").stat().st_size / 2**20,
+                     "features of": json.loads(p.read_text())["label"]} for p in entries]),
+      "Entries of the feature cache ($VIST_CACHE_DIR/features) when this chapter ran.",
+      formats={"size (MB)": "{:.1f}"})
+
+# %% [markdown]
+# Reading a cached movie back costs a digest of the whole array. Then, in a throw-away cache
+# folder, we corrupt an entry on purpose (the last 4 KiB of the array set to zero) and read it
+# again.
 
 # %%
 t0 = time.perf_counter()
 prior.features(rec.frames)
-print(f"verified cached load of {rec.n_frames} frames: {time.perf_counter() - t0:.2f} s")
-
-import os  # noqa: E402
+load_s = time.perf_counter() - t0
 
 with tempfile.TemporaryDirectory() as tmp:
     os.environ["VIST_CACHE_DIR"], old = tmp, os.environ.get("VIST_CACHE_DIR")
-    small = PixelPrior(prior.img_size)
-    first = np.array(small.features(rec.frames[:32]))
-    npy = next(Path(tmp, "features").glob("*.npy"))
-    npy.write_bytes(npy.read_bytes()[:-4096] + bytes(4096))   # damage the last patches
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        again = small.features(rec.frames[:32])
+    try:
+        small = PixelPrior(prior.img_size)
+        first = np.array(small.features(rec.frames[:32]))
+        npy = next(Path(tmp, "features").glob("*.npy"))
+        npy.write_bytes(npy.read_bytes()[:-4096] + bytes(4096))   # damage the last patches
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = small.features(rec.frames[:32])
+    finally:
+        if old is None:
+            del os.environ["VIST_CACHE_DIR"]
+        else:
+            os.environ["VIST_CACHE_DIR"] = old
     # the message names the damaged file; the throw-away folder's path means nothing to a reader
-    print("warning:", str(caught[0].message).replace(tmp, "<throw-away cache>") if caught else "none")
-    print("recomputed features equal the original:", np.array_equal(first, again))
-    if old is None:
-        del os.environ["VIST_CACHE_DIR"]
-    else:
-        os.environ["VIST_CACHE_DIR"] = old
+    message = str(caught[0].message).replace(tmp, "(throw-away cache)") if caught else "none"
+display(Markdown(
+    f"* Verified load of the cached features of {rec.n_frames:,} frames: **{load_s:.2f} s**.\n"
+    f"* Warning on reading the damaged entry: *{message}*\n"
+    f"* Recomputed features equal the original: **{'yes' if np.array_equal(first, again) else 'no'}**."))
 
 # %% [markdown]
 # ## Speed
@@ -224,10 +262,21 @@ with tempfile.TemporaryDirectory() as tmp:
 # %%
 bench = prior_bench.run(preset=preset, device=device, data=data, movies=",".join(movies), seed=seed,
                         backbone=prior.backbone, layer=prior.layer, frames=96)
-print(bench.device)
-for note in bench.notes:
-    print(note)
-table = bench.to_frame()
-table["full movie, extrapolated (s)"] = [round(recs[m].n_frames / fps, 1)
-                                         for m, fps in zip(table["movie"], table["frames/s"], strict=True)]
-table.drop(columns=["prior"])
+speed = bench.to_frame()
+speed["full movie (s)"] = [recs[m].n_frames / fps for m, fps in zip(speed["movie"], speed["frames/s"], strict=True)]
+first_row = bench.rows[0]
+table(speed[["movie", "frames", "precision", "batch", "compute (s)", "frames/s", "cached load (s)",
+             "full movie (s)"]],
+      f"Feature extraction speed on the first 96 frames of each movie, in a fresh cache; "
+      f"'full movie' extrapolates to all frames of the movie. {first_row['prior']}, block "
+      f"{first_row['layer']}, {first_row['grid']} patches, D = {first_row['D']} · device: {bench.device}",
+      formats={"compute (s)": "{:.2f}", "frames/s": "{:.1f}", "cached load (s)": "{:.3f}",
+               "full movie (s)": "{:.0f}"})
+
+# %% [markdown]
+# Extrapolated to both full movies:
+
+# %%
+total_s = float(speed["full movie (s)"].sum())
+display(Markdown(f"**{sum(r.n_frames for r in recs.values()):,} frames in about {total_s:.0f} s** "
+                 f"({total_s / 60:.1f} min) on {bench.device}."))

@@ -45,13 +45,16 @@ backbone = None         # None: the preset backbone
 layer = None            # None: the preset block; else L−n written −n (−1: the last block)
 weights = None
 
+# %% [markdown]
+# The cell below loads the recording (its receptive fields give the RF maps) and builds Vi-ST at
+# the preset's feature width.
+
 # %% tags=["hide-input"]
 import pandas as pd
 import torch
-from IPython.display import display
 
 from vist import FPS
-from vist.data import describe, load, rf_to_grid
+from vist.data import load, rf_to_grid
 from vist.model import (
     CRNN,
     I3D,
@@ -71,19 +74,20 @@ from vist.model import (
 from vist.model import plots as mplots
 from vist.presets import get_preset
 from vist.prior import BACKBONES, I3DPrior
-from vist.report import book_style
+from vist.report import book_style, show, source, table
 
 book_style()
 torch.manual_seed(seed)
-settings = get_preset(preset, device).prior
+chosen = get_preset(preset, device)
+settings = chosen.prior
 backbone = backbone or settings.backbone
 feat_dim = BACKBONES[backbone][1]
 rec = load(data, train_movie, seed=seed)
 rf = torch.from_numpy(rf_to_grid(rec.rf_contours, rec.frame_shape, grid=16))
 config = ViSTConfig(feat_dim=feat_dim, cells=rec.n_cells)
 model = ViST(config)
-print(describe(rec))
-print(f"backbone {backbone} (D = {feat_dim}), {rec.n_cells} cells, RF maps {tuple(rf.shape)}")
+label = source(rec, prior=f"{backbone}, D = {feat_dim} (no features computed)", preset=chosen,
+               model="untrained")
 
 # %% [markdown]
 # ## The tensor after every stage
@@ -100,29 +104,37 @@ x = torch.randn(1, 128, 256, feat_dim)
 rows = shape_table(model, x, rf[None], depth=2)
 stages = pd.DataFrame([{"stage": "input x", "module": "features", "output": (1, 128, 256, feat_dim),
                         "params": 0}] + rows)
-display(stages)
+stages["output"] = stages["output"].map(lambda shape: " × ".join(map(str, shape)))
+table(stages, f"Output shape and parameters of every stage of Vi-ST on one 128-frame window "
+              f"(noise in place of features). {label}", formats={"params": "{:,}"})
 
 # %% [markdown]
 # ## Parameters
 #
 # At the paper's sizes (D = 1024, 90 cells) the model has exactly 1,702,952 parameters, the
 # count of the authors' module; the mapping and the 1-frame CMST branches,
-# which mix all cells, hold most of them. The baselines of chapter 7 are listed for comparison.
+# which mix all cells, hold most of them. The next table counts them part by part, at the paper's
+# sizes and at this book's.
 
 # %%
 paper = ViST(ViSTConfig(feat_dim=1024, cells=90))
+assert count_parameters(paper) == 1_702_952, "the paper-size model must match the authors' module"
 parts = lambda m: {"video extractor": count_parameters(m.video),  # noqa: E731
                    "AdaLN-Zero": count_parameters(m.adaln),
                    **{f"CMST level {i + 1}": count_parameters(b) for i, b in enumerate(m.cmst)},
                    "mapping": count_parameters(m.readout), "total": count_parameters(m)}
-i3d_grid = I3DPrior(settings.i3d_img_size, device="cpu", cache=False).grid
-params = pd.DataFrame({"paper (D=1024, 90 cells)": parts(paper),
-                       f"this book (D={feat_dim}, {rec.n_cells} cells)": parts(model)})
-print(f"paper-size Vi-ST: {count_parameters(paper):,} parameters (the authors' module: 1,702,952)")
-display(params)
+params = pd.DataFrame({"paper (D = 1024, 90 cells)": parts(paper),
+                       f"this book (D = {feat_dim}, {rec.n_cells} cells)": parts(model)}
+                      ).rename_axis("part").reset_index()
+table(params, f"Parameters of Vi-ST per part; the paper-size model matches the authors' module "
+              f"(1,702,952). {label}", formats={c: "{:,}" for c in params.columns[1:]})
+
+# %% [markdown]
+# The baselines of chapter 7, at this book's sizes, for comparison:
 
 # %%
-pd.DataFrame([
+i3d_grid = I3DPrior(settings.i3d_img_size, device="cpu", cache=False).grid
+baselines = pd.DataFrame([
     {"model": "Vi-ST", "input": f"DINOv2 features [T, 256, {feat_dim}] + RF maps",
      "parameters": count_parameters(model)},
     {"model": "DINOv2 + MS-TCN", "input": f"DINOv2 features [T, 256, {feat_dim}]",
@@ -134,6 +146,7 @@ pd.DataFrame([
     {"model": "CRNN", "input": "frames at 50 px, 20-frame history",
      "parameters": count_parameters(CRNN(CRNNConfig(cells=rec.n_cells)))},
 ])
+table(baselines, f"Parameters of Vi-ST and the baselines. {label}", formats={"parameters": "{:,}"})
 
 # %% [markdown]
 # ## How far back each stage looks
@@ -146,9 +159,18 @@ pd.DataFrame([
 
 # %%
 reach = pd.DataFrame(temporal_reach(config))
-reach["past (ms)"] = (reach["past"] / FPS * 1000).round(0)
-mplots.temporal_reach(temporal_reach(config), "Vi-ST, causal (paper configuration)");
-display(reach)
+show(mplots.temporal_reach(temporal_reach(config)),
+     "Temporal reach of Vi-ST (paper configuration, causal): frames before t that reach the output "
+     "at t, cumulative over the stages; CMST levels list their temporal kernels in frames.")
+
+# %% [markdown]
+# The same numbers, with the frames after t (none: every stage is causal) and the window in
+# milliseconds:
+
+# %%
+reach["past (ms)"] = reach["past"] / FPS * 1000
+table(reach, "Cumulative temporal reach of each stage of Vi-ST (paper configuration): frames before "
+             "and after t, window = past + 1 + future frames.", formats={"past (ms)": "{:.0f}"})
 
 # %% [markdown]
 # The poster's CMST kernel table *(the poster's values)*: the temporal kernels were chosen by
@@ -156,19 +178,21 @@ display(reach)
 # milliseconds.
 
 # %%
-pd.DataFrame([{"CMST level": i + 1, "temporal kernels (frames)": ", ".join(map(str, ks)),
-               "temporal kernels (ms)": ", ".join(f"{k / FPS * 1000:.0f}" for k in ks), "spatial": 3}
-              for i, ks in enumerate(PAPER_CMST_KERNELS)])
+kernels = pd.DataFrame([{"CMST level": i + 1, "temporal kernels (frames)": ", ".join(map(str, ks)),
+                         "temporal kernels (ms)": ", ".join(f"{k / FPS * 1000:.0f}" for k in ks),
+                         "spatial kernel": "3 × 3"}
+                        for i, ks in enumerate(PAPER_CMST_KERNELS)])
+table(kernels, f"CMST kernels of the paper's Vi-ST, at {FPS:g} frames/s.")
 
 # %% [markdown]
 # ## Causality, checked
 #
 # A causal model's prediction at frame t must not change when anything after t changes. Below,
 # the inputs from frame 100 on are redrawn and the largest change of any output is plotted per
-# frame (left; exact zero is drawn at the 1e-12 floor). The right panel shows, for the output at
-# frame 130, the gradient magnitude with respect to each input frame: where the model reads
-# from. Models are untrained and in evaluation mode; the input is Gaussian noise in place of
-# features (causality does not depend on the values).
+# frame (left). The right panel shows, for the output at frame 130, the gradient magnitude with
+# respect to each input frame: where the model reads from. Models are untrained and in
+# evaluation mode; the input is Gaussian noise in place of features (causality does not depend
+# on the values).
 #
 # Causal: Vi-ST, the causal MS-TCN and the CRNN. Not causal: the "replace the causal dilated 3D
 # CNN" ablation (centred temporal kernels) — and Vi-ST in *training* mode, because BatchNorm
@@ -191,9 +215,19 @@ models = {
 profiles = {name: causality_profile(m, args[0], t0, *args[1:]) for name, (m, *args) in models.items()}
 profiles["Vi-ST in training mode (BatchNorm)"] = causality_profile(nodrop, x, t0, rf[None], eval_mode=False)
 footprints = {name: input_footprint(m, args[0], t_probe, *args[1:]) for name, (m, *args) in models.items()}
-mplots.causality(profiles, footprints, t0, t_probe);
+show(mplots.causality(profiles, footprints, t0, t_probe),
+     f"Causality of untrained models on Gaussian-noise inputs of {T} frames. Left: largest change of "
+     f"any output per frame after the inputs from frame {t0} on (dashed) are redrawn; an exact zero is "
+     f"drawn at the 1e-12 floor. Right: gradient magnitude of the output at frame {t_probe} (dashed) "
+     f"with respect to each input frame, normalised to its maximum. {label}")
+
+# %% [markdown]
+# In numbers: the largest output change before and after the first redrawn frame.
 
 # %%
-pd.DataFrame([{"model": name, "max |Δ output| before frame 100": float(p[:t0].max()),
-               "max |Δ output| from frame 100": float(p[t0:].max()),
-               "causal": bool(p[:t0].max() == 0)} for name, p in profiles.items()])
+checks = pd.DataFrame([{"model": name, f"max |Δ output|, t < {t0}": float(p[:t0].max()),
+                        f"max |Δ output|, t ≥ {t0}": float(p[t0:].max()),
+                        "causal": "yes" if p[:t0].max() == 0 else "no"} for name, p in profiles.items()])
+table(checks, f"Output changes before and after frame {t0} when the inputs from frame {t0} on are "
+              f"redrawn (evaluation mode unless stated). {label}",
+      formats={c: "{:.2g}" for c in checks.columns[1:3]})

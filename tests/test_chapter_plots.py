@@ -1,0 +1,65 @@
+"""Figures of the prior and model chapters (vist.prior.plots, vist.model.plots): drawn at most a
+column wide, every piece of text at least 9 pt, on small inputs made here."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from vist.model import plots as mplots  # noqa: E402
+from vist.plots.style import COLUMN_INCHES  # noqa: E402
+from vist.prior import plots as pplots  # noqa: E402
+from vist.report import book_style  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _style():
+    with matplotlib.rc_context():
+        book_style()
+        yield
+    plt.close("all")
+
+
+def _check(fig) -> None:
+    fig.canvas.draw()
+    assert fig.get_figwidth() <= COLUMN_INCHES + 1e-6, f"figure {fig.get_figwidth()} in wide"
+    small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and t.get_fontsize() < 9]
+    assert not small, f"text under 9 pt: {small}"
+    assert not fig.texts or all(t.get_text() == "" for t in fig.texts), "figure-level title: use a caption"
+
+
+def _figures():
+    rng = np.random.default_rng(0)
+    circle = np.stack([np.cos(np.linspace(0, 6.2, 16)), np.sin(np.linspace(0, 6.2, 16))])
+    contours = [100 + 20 * circle + 30 * i for i in range(4)]
+    layers = list(range(-12, 0))
+    profiles = {"causal": np.r_[np.zeros(20), rng.random(20)], "not causal": rng.random(40)}
+    return {
+        "patch_grid": lambda: pplots.patch_grid(rng.integers(0, 255, (360, 360), dtype=np.uint8), 16, 224,
+                                                contours, rng.random((4, 16, 16)), cells=[0, 3]),
+        "pca_strip": lambda: pplots.pca_strip(rng.integers(0, 255, (7, 36, 36), dtype=np.uint8),
+                                              rng.random((7, 16, 16, 3)), np.arange(7) * 15),
+        "layer_similarity": lambda: pplots.layer_similarity(
+            {f"a rather long prior label number {k} with its settings": (layers, rng.random((12, 12)))
+             for k in range(3)}, "cosine"),
+        "temporal_reach": lambda: mplots.temporal_reach(
+            [{"stage": f"stage {i}", "past": 2 ** i} for i in range(6)]),
+        "causality": lambda: mplots.causality(profiles, {k: rng.random(40) for k in profiles}, 20, 30),
+    }
+
+
+@pytest.mark.parametrize("name", list(_figures()))
+def test_figure_fits_the_column_with_readable_text(name):
+    _check(_figures()[name]())
+
+
+def test_pca_strip_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="expected 3 frames"):
+        pplots.pca_strip(np.zeros((2, 8, 8), np.uint8), np.zeros((3, 4, 4, 3)), [0, 1, 2])
