@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from tests.dryad_layout import write_layout, write_mat_v5, write_mat_v73
-from vist.cache import CacheError, atomic_path, dumps_strict, write_json_atomic
+from vist.cache import CacheError, atomic_path
 from vist.data import DryadLayoutError, load
 from vist.data.recording import Recording
 from vist.data.synthetic import simulate
@@ -260,6 +260,8 @@ def test_cells_without_a_usable_ceiling_are_left_out_and_counted():
 
 
 def test_json_is_strict_nan_and_inf_become_null(tmp_path):
+    from vist.cache import dumps_strict, write_json_atomic
+
     record = {"a": float("nan"), "b": [1.0, float("inf"), np.float32("-inf")], "c": np.float64(0.5),
               "d": {"e": np.int64(3), "f": (1, 2)}, "g": np.array([1.0, np.nan])}
     text = dumps_strict(record)
