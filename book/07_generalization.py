@@ -50,7 +50,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from vist.experiments import generalization as gen
-from vist.experiments.common import pm, resolve_seeds, schedules, train_all
+from vist.experiments.common import plateau_findings, pm, resolve_seeds, schedules, train_all
 from vist.experiments.paper import PAPER_SOURCE
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
@@ -77,10 +77,10 @@ label = source(runs[next(iter(runs))], prior=" / ".join(dict.fromkeys(scores["pr
 # %% [markdown]
 # ## What each model was trained with
 #
-# Each model gets the schedule it needs to stop improving (chapter 6 shows the learning curves):
-# the last column is how much its per-epoch test CC still moved over its last three epochs (the
-# largest value over its runs). The cheaper baselines get more steps; the aim is that no model
-# is compared before it has learned.
+# The cheaper baselines get more steps than Vi-ST (chapter 6 lists the preset and shows the
+# learning curves). The last column is how much each model's per-epoch test CC still moved over
+# its last three epochs (the largest value over its runs): a model whose CC still moves was
+# compared before it had finished learning, and the sentence under the table says which.
 
 # %% tags=["remove-input"]
 sched = schedules(runs)
@@ -90,6 +90,9 @@ table(sched.rename(columns={"epochs": "epochs", "steps_per_epoch": "steps / epoc
                             "plateau": "CC range, last 3 epochs"}).drop(columns=["lr"]),
       f"Training schedule per model, preset {preset_name} (median training time per run on "
       f"this machine). {label}.", precision=2, formats={"frame-samples": "{:,.0f}", "train time (s)": "{:.0f}"})
+
+# %% tags=["remove-input"]
+display(Markdown(plateau_findings(sched)))
 
 # %% [markdown]
 # ## The table

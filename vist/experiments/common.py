@@ -227,3 +227,15 @@ def schedules(runs: Mapping[tuple[Any, ...], RunLike], key: int = 0) -> pd.DataF
                      "train_s": float(np.median([r.record["timings"]["train_s"] for r in rs])),
                      "plateau": float(np.nanmax([plateau(r.record["history"]) for r in rs]))})
     return pd.DataFrame(rows)
+
+
+def plateau_findings(sched: pd.DataFrame, tolerance: float = 0.02) -> str:
+    """One sentence from a :func:`schedules` table: which models had stopped improving (per-epoch
+    test CC within ``tolerance`` over their last three epochs) and which were still moving."""
+    flat = [m for m, p in zip(sched["model"], sched["plateau"], strict=True) if p <= tolerance]
+    moving = [f"{m} ({p:.2f})" for m, p in zip(sched["model"], sched["plateau"], strict=True) if not p <= tolerance]
+    if not moving:
+        return f"Every model had stopped improving: its per-epoch CC moved by at most {tolerance} over its last three epochs."
+    text = (f"Still improving when training stopped (per-epoch CC range over the last three epochs above "
+            f"{tolerance}): {', '.join(moving)}")
+    return text + (f"; stopped improving: {', '.join(flat)}." if flat else ".")
