@@ -45,7 +45,6 @@ clip_start = 300   # first frame of the example clip
 example_cell = None  # None: the most active cell
 
 # %% tags=["hide-input"]
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -54,7 +53,7 @@ import torch
 from IPython.display import display
 
 import vist.data
-from vist.bench.summary import speed_table
+from vist.bench.summary import stored_speed_tables
 from vist.kernels import soft_dtw, vist_windows, windowed_divergence
 from vist.kernels.reference import legacy_tslearn_soft_dtw, soft_dtw_bruteforce
 from vist.kernels.soft_dtw import soft_alignment, sq_euclidean_cost
@@ -287,14 +286,8 @@ show(fig, "Soft-DTW divergence gradient with respect to the prediction, per dime
 # are there); each caption names the machine, date and commit.
 
 # %% tags=["hide-input"]
-for name in ("kernels_cpu.json", "kernels_gpu.json"):
-    path = Path("../benchmarks") / name
-    if not path.exists():
-        print(f"No stored {name} in benchmarks/.")
-        continue
-    speed = speed_table(path, "soft-DTW")
-    display(table(speed.frame, f"Soft-DTW, forward + backward. {speed.caption}",
-                  formats=speed.formats))
+for shown in stored_speed_tables("../benchmarks", "soft-DTW", "Soft-DTW, forward + backward."):
+    display(shown)
 
 # %% [markdown]
 # ## The loss ablation switches

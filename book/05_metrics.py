@@ -36,7 +36,6 @@ weights = None
 example_cell = None  # None: the most active cell
 
 # %% tags=["hide-input"]
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,7 +44,7 @@ from IPython.display import display
 from scipy.ndimage import gaussian_filter1d
 
 import vist.data
-from vist.bench.summary import speed_table
+from vist.bench.summary import stored_speed_tables
 from vist.metrics import (
     cc,
     cc_ceiling,
@@ -272,11 +271,5 @@ table(summary.rename_axis("per cell").reset_index(), f"Noise ceilings over cells
 # case for any implementation). The saved tables:
 
 # %% tags=["hide-input"]
-for name in ("kernels_cpu.json", "kernels_gpu.json"):
-    path = Path("../benchmarks") / name
-    if not path.exists():
-        print(f"No stored {name} in benchmarks/.")
-        continue
-    speed = speed_table(path, "SD-KL")
-    display(table(speed.frame, f"SD-KL of 90 cells × 1600 frames. {speed.caption}",
-                  formats=speed.formats))
+for shown in stored_speed_tables("../benchmarks", "SD-KL", "SD-KL of 90 cells × 1600 frames."):
+    display(shown)

@@ -80,3 +80,15 @@ def test_charts_of_the_stored_runs_name_device_and_commit(tmp_path):
     fig, caption = kernels_chart(_save(tmp_path, "kernels_cpu.json", rows, "CPU: 2 cores"), ("SD-KL",))
     assert caption.endswith("CPU: 2 cores, 2026-01-02, commit abc1234")
     assert " 40 ms (10.0× vist)" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_stored_speed_tables_show_each_file_and_say_when_one_is_missing(tmp_path):
+    from IPython.display import Markdown
+
+    from vist.bench.summary import stored_speed_tables
+
+    rows = [{"what": "SD-KL per cell (CPU)", "shape": "[1600,90]", "impl": "vist sd_kl", "median_ms": 4.0}]
+    _save(tmp_path, "kernels_cpu.json", rows, "CPU: 2 cores")
+    cpu, gpu = stored_speed_tables(tmp_path, "SD-KL", "SD-KL.")
+    assert "SD-KL. kernels_cpu.json: CPU: 2 cores" in cpu.caption
+    assert isinstance(gpu, Markdown) and "kernels_gpu.json" in gpu.data

@@ -95,6 +95,29 @@ def speed_table(path: str | os.PathLike[str], contains: str) -> SpeedTable:
 
 
 
+STORED_KERNELS = ("kernels_cpu.json", "kernels_gpu.json")
+"""The stored kernel benchmarks a chapter shows, CPU first."""
+
+
+def stored_speed_tables(folder: str | os.PathLike[str], contains: str, title: str) -> list[Any]:
+    """For each stored kernel benchmark in ``folder`` (:data:`STORED_KERNELS`): a reader's table
+    (:func:`vist.report.table`) of its ``contains`` rows captioned ``title`` and the file's
+    device, date and commit — or, for a missing file, a line (Markdown) saying so."""
+    from IPython.display import Markdown  # the book's display layer: IPython and pandas Styler
+
+    from vist.report import table
+
+    out: list[Any] = []
+    for name in STORED_KERNELS:
+        path = Path(folder) / name
+        if not path.exists():
+            out.append(Markdown(f"No stored `{name}` in `{Path(folder).name}/`."))
+            continue
+        speed = speed_table(path, contains)
+        out.append(table(speed.frame, f"{title} {speed.caption}", formats=speed.formats))
+    return out
+
+
 def train_step_chart(path: str | os.PathLike[str], target_ms: float = 40.0) -> tuple[Figure, str]:
     """A bar chart of one stored GPU training-step run (``tools/gpu_train_step.py``'s JSON): ms per
     step of each variant, the authors' module ("reference") first, the target as a line; and its
