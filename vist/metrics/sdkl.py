@@ -198,26 +198,34 @@ def _peak_widths(x, widths, iw, fw):
         xq = x[peaks[k]]
         prominence = xq - max(l_min[k], r_min[k])
         height = xq - prominence * 1.0   # rel_height = 1, as scipy computes it
-        # scipy: i = peak; while left_base < i and height < x[i]: i -= 1 (valleys above
-        # `height`, and the peaks between them, are passed whole)
-        j = k
-        while j > l_val[k] and v_min[j] > height:
-            j -= 1
-        i = peaks[j]
-        while l_base[k] < i and height < x[i]:
-            i -= 1
-        left = float(i)
-        if x[i] < height:
-            left += (height - x[i]) / (x[i + 1] - x[i])
-        j = k + 1
-        while j < r_val[k] and v_min[j] > height:
-            j += 1
-        i = peaks[j - 1]
-        while i < r_base[k] and height < x[i]:
-            i += 1
-        right = float(i)
-        if x[i] < height:
-            right -= (height - x[i]) / (x[i - 1] - x[i])
+        # scipy: i = peak; while left_base < i and height < x[i]: i -= 1. On the side of the
+        # higher base, `height` is (but for rounding) the base's value, which every sample
+        # between the base and the peak exceeds: the walk ends on the base. Otherwise valleys
+        # above `height`, and the peaks between them, are passed whole
+        if height == l_min[k]:
+            left = float(l_base[k])
+        else:
+            j = k
+            while j > l_val[k] and v_min[j] > height:
+                j -= 1
+            i = peaks[j]
+            while l_base[k] < i and height < x[i]:
+                i -= 1
+            left = float(i)
+            if x[i] < height:
+                left += (height - x[i]) / (x[i + 1] - x[i])
+        if height == r_min[k]:
+            right = float(r_base[k])
+        else:
+            j = k + 1
+            while j < r_val[k] and v_min[j] > height:
+                j += 1
+            i = peaks[j - 1]
+            while i < r_base[k] and height < x[i]:
+                i += 1
+            right = float(i)
+            if x[i] < height:
+                right -= (height - x[i]) / (x[i - 1] - x[i])
         widths[k] = right - left
     return m
 
