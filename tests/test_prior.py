@@ -249,8 +249,8 @@ def test_make_prior_follows_presets():
     with pytest.raises(ValueError, match="preset"):
         get_preset("huge")
     p = make_prior("dinov2", preset="small", device="cpu", layer=-2, cache=False)
-    assert p.backbone == SMALL and p.grid == 16 and p.layer == -2
-    assert make_prior("pixels", preset="small").grid == 16
+    assert p.backbone == SMALL and p.grid == get_preset("small").prior.img_size // 14 and p.layer == -2
+    assert make_prior("pixels", preset="small").grid == p.grid
     with pytest.raises(ValueError, match="kind"):
         make_prior("clip")
 

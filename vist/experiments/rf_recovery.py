@@ -3,7 +3,7 @@
 Beyond the paper (SPEC §6). The method is a **linear probe**, the experimenter's spike-triggered
 average made to work on natural movies:
 
-1. the stimulus is each patch's *contrast change*, on the model's 16×16 patch grid: the mean
+1. the stimulus is each patch's *contrast change*, on a 16×16 patch grid (the paper's): the mean
    luminance ``L_p(t)`` of the frame pixels under patch ``p`` as contrast ``(L_p − μ) / μ`` (``μ``
    the movie's mean grey level), differenced from frame to frame — fixations hold a patch's
    contrast for many frames and the cells respond to its changes, so differencing whitens the
