@@ -549,3 +549,18 @@ def test_resuming_on_cuda_gives_the_same_weights(data, tmp_path):
     assert resumed.resumed_from == 1
     for k, v in whole.model.state_dict().items():
         torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=1e-5, atol=1e-6)
+
+
+def test_published_tables_and_benchmark_files_are_strict_json(tmp_path, monkeypatch):
+    import math
+
+    from vist.bench.common import BenchTable
+    from vist.report import REPORT_ENV, publish
+
+    monkeypatch.setenv(REPORT_ENV, str(tmp_path))
+    publish([{"cc": float("nan"), "sd_kl": math.inf, "model": "Vi-ST"}], "t")
+    BenchTable("b", "cpu", [{"median_ms": float("nan")}]).save(tmp_path / "b.json")
+    for name in ("t.json", "b.json"):
+        text = (tmp_path / name).read_text()
+        assert "NaN" not in text and "Infinity" not in text and "null" in text
+        json.loads(text, parse_constant=lambda c: pytest.fail(f"{name} holds {c}"))

@@ -17,7 +17,6 @@ Prints a table; writes JSON to $OUT/prior_gpu.json when $OUT is set.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vist.cache import write_json_atomic
 from vist.model import ViST, ViSTConfig, count_parameters
 from vist.prior import ViTPrior
 from vist.prior.frames import imagenet_input
@@ -141,7 +141,7 @@ def main() -> int:
     out = os.environ.get("OUT")
     if out:
         path = Path(out) / "prior_gpu.json"
-        path.write_text(json.dumps(result, indent=2))
+        write_json_atomic(path, result, indent=2)
         print(f"wrote {path}")
     return 0
 

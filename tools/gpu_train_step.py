@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
 import os
 import sys
 import time
@@ -54,6 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from vist.bench.train_step import StepInputs, run
+from vist.cache import write_json_atomic
 from vist.kernels import conv_triton as ct
 from vist.kernels.time_conv import depthwise_conv3d
 from vist.model import ViST, ViSTConfig
@@ -413,7 +413,7 @@ def main() -> int:
     def save() -> None:
         result["total_s"] = round(elapsed(), 1)
         if path is not None:
-            path.write_text(json.dumps(result, indent=2, default=str))
+            write_json_atomic(path, result, indent=2, default=str)
 
     def section(key: str, fn, show) -> None:
         say(f"\n== {key} (at {elapsed():.0f} s)")

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vist.cache import atomic_path
+from vist.cache import write_json_atomic
 from vist.plots.style import book_style, figure_html, show, source, table
 
 __all__ = ["REPORT_ENV", "book_style", "figure_html", "publish", "read", "show", "source", "table"]
@@ -31,8 +31,7 @@ def publish(table: Any, name: str) -> Any:
         rows = table.to_dict(orient="records") if hasattr(table, "to_dict") else list(table)
         path = Path(folder) / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(rows, indent=1, default=str))
+        write_json_atomic(path, rows, indent=1, default=str)  # strict JSON: NaN written as null
     return table
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import ast
 import itertools
-import json
 import keyword
 import os
 import shutil
@@ -36,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vist.cache import atomic_path
+from vist.cache import atomic_path, dumps_strict
 from vist.report import REPORT_ENV, read
 
 PASSED_ENV = ("VIST_CACHE_DIR", "VIST_RESULTS_DIR", "XDG_CACHE_HOME", "TQDM_DISABLE")
@@ -258,7 +257,7 @@ def _parquet_ready(frame):
         kinds = {type(v) for v in frame[col] if not (v is None or isinstance(v, float) and v != v)}
         if len(kinds) > 1 or kinds & {list, dict, tuple}:
             frame[col] = [None if v is None else v if isinstance(v, str) else
-                          json.dumps(v, default=str) for v in frame[col]]
+                          dumps_strict(v, default=str) for v in frame[col]]
     return frame
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vist.cache import atomic_path
+from vist.cache import write_json_atomic
 
 
 def device_name(device: str = "cpu") -> str:
@@ -145,9 +145,7 @@ class BenchTable:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the table as JSON, atomically."""
         path = Path(path)
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(asdict(self), indent=2))
-        return path
+        return write_json_atomic(path, asdict(self), indent=2)  # strict JSON: NaN written as null
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BenchTable:

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from vist.cache import atomic_path
+from vist.cache import atomic_path, dumps_strict
 from vist.data.recording import Recording
 
 INTER_TRIAL_S = 1.0
@@ -303,7 +303,7 @@ def write_nwb(rec: Recording, path: str | os.PathLike[str]) -> Path:
                      rf_contour=np.asarray(rec.rf_contours[c], np.float64).T, **extra)
     stored = {"name": rec.name, "source": rec.source, "fps": rec.fps, "meta": rec.meta,
               "spikes_dtype": rec.spikes.dtype.str}
-    nwb.add_scratch(json.dumps(stored), name=META_NAME,
+    nwb.add_scratch(dumps_strict(stored), name=META_NAME,
                     description="vist: the Recording's name, source, fps, metadata and spike dtype")
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # the temporary file is named *.nwb.tmp until it is renamed into place
