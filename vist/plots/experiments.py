@@ -65,6 +65,11 @@ def seed_points(scores: pd.DataFrame, x: str, metrics: Sequence[str] = ("cc",), 
             ax.tick_params(axis="x", labelrotation=0)
         if m in ("cc", "feve", "cc_normalised"):
             (ax.axvline if horizontal else ax.axhline)(0, color="k", lw=0.6)
+    for ax in axes[0]:  # long names such as "DINOv2+MS-TCN" on two lines, so neighbours do not overlap
+        ticks = ax.get_yticks() if horizontal else ax.get_xticks()
+        names = [t.get_text().replace("+", "+\n") for t in (ax.get_yticklabels() if horizontal
+                                                            else ax.get_xticklabels())]
+        (ax.set_yticks if horizontal else ax.set_xticks)(ticks, names)
     if hue is not None and axes[0][0].get_legend() is not None:
         axes[0][0].legend(title=None, fontsize=9, loc="best")
     fig.tight_layout()

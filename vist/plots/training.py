@@ -112,9 +112,9 @@ def curves(runs: Mapping[tuple[str, str], Run]) -> Figure:
             rows.append({"model": model, "direction": direction, "epoch": r["epoch"] + 1,
                          "cc": r.get("cc", np.nan), "loss": r["loss"] / loss0, "last3": i >= len(h) - 3})
     df = pd.DataFrame(rows)
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 4.0))
     for ax, y, label in ((axes[0], "cc", "test CC (per-epoch log)"), (axes[1], "loss", "training loss / first epoch")):
-        sns.lineplot(data=df, x="epoch", y=y, hue="model", style="direction", ax=ax, legend=ax is axes[0],
+        sns.lineplot(data=df, x="epoch", y=y, hue="model", style="direction", ax=ax, legend=ax is axes[1],
                      palette="deep", linewidth=1.2)
         if y == "cc":
             sns.scatterplot(data=df[df["last3"]], x="epoch", y=y, hue="model", ax=ax, legend=False,
@@ -122,6 +122,8 @@ def curves(runs: Mapping[tuple[str, str], Run]) -> Figure:
         ax.set_ylabel(label)
         ax.set_xscale("log")
     axes[1].set_yscale("log")
-    axes[0].legend(fontsize=8, ncol=1, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[1].get_legend_handles_labels()
+    axes[1].get_legend().remove()
+    fig.legend(handles, labels, fontsize=9, ncol=4, loc="lower center", frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))  # the legend below both panels, off the curves
     return fig
