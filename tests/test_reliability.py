@@ -563,4 +563,4 @@ def test_published_tables_and_benchmark_files_are_strict_json(tmp_path, monkeypa
     for name in ("t.json", "b.json"):
         text = (tmp_path / name).read_text()
         assert "NaN" not in text and "Infinity" not in text and "null" in text
-        json.loads(text, parse_constant=lambda c: pytest.fail(f"{name} holds {c}"))
+        json.loads(text, parse_constant=lambda c, name=name: pytest.fail(f"{name} holds {c}"))
