@@ -121,6 +121,13 @@ def test_table_formats_hides_the_index_and_captions():
     assert ">0<" not in out and ">1<" not in out  # no index column
 
 
+def test_table_keeps_the_precision_of_columns_without_a_format():
+    df = pd.DataFrame({"model": ["a"], "cc": [0.123456789], "range": [0.0123456], "steps": [240]})
+    out = table(df, "caption", precision=3, formats={"steps": "{:d}"}).to_html()
+    assert ">0.123<" in out and ">0.012<" in out and ">240<" in out
+    assert "0.123457" not in out and "0.012346" not in out
+
+
 def test_table_refuses_more_columns_than_the_page_fits():
     wide = pd.DataFrame(np.zeros((2, 9)), columns=[f"c{i}" for i in range(9)])
     with pytest.raises(ValueError, match="at most 8 columns.*found 9"):

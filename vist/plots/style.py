@@ -168,13 +168,15 @@ def table(df: pd.DataFrame, caption: str, precision: int = 3,
     if not caption or not caption.strip():
         raise ValueError("caption: expected the text under the table, found an empty string")
     styler = df.style.hide(axis="index").format(precision=precision, na_rep="–", thousands=None)
-    if formats:
-        styler = styler.format(dict(formats), na_rep="–")
+    if formats:  # only these columns: a dict alone would reset the others to pandas' 6 digits
+        styler = styler.format(dict(formats), subset=list(formats), na_rep="–")
     return (styler.set_caption(html.escape(caption))
             .set_table_styles([{"selector": "caption",
                                 "props": "caption-side: bottom; font-size: 0.9em; color: #444; "
                                          "text-align: left; padding-top: 0.3em;"},
-                               {"selector": "", "props": "font-size: 0.9em;"}]))
+                               {"selector": "", "props": "font-size: 0.9em;"},
+                               # air between columns: numbers of neighbouring columns do not touch
+                               {"selector": "th, td", "props": "padding: 0.25em 0.9em;"}]))
 
 
 def _ipython() -> Any:
