@@ -32,7 +32,6 @@ import torch
 
 __all__ = ["soft_alignment", "soft_dtw", "triton_available", "vist_windows", "windowed_divergence"]
 
-_PAIR_SIGN = (1.0, -0.5, -0.5)  # D(a,b) - ½ D(a,a) - ½ D(b,b)
 
 
 # ---------------------------------------------------------------------------------------------

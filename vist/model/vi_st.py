@@ -10,7 +10,7 @@ Inside the model tensors are ``[B, C, T, G, G]``; the interface is ``x [B, T, GÂ
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import torch
@@ -285,7 +285,3 @@ def temporal_reach(config: ViSTConfig) -> list[dict]:
         add(f"CMST level {i + 1} {tuple(ks)}", max(ks) - 1, config.multiscale != "noncausal")
     return rows
 
-
-def with_changes(config: ViSTConfig, **changes) -> ViSTConfig:
-    """A copy of ``config`` with ``changes`` (validated)."""
-    return replace(config, **changes)
