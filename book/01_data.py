@@ -34,14 +34,7 @@
 
 # %% tags=["parameters"]
 data = "synthetic"      # "synthetic", a Dryad-layout folder, or a saved .npz recording
-train_movie = "mov1"    # shared book parameters (this chapter shows `movie`)
-test_movie = "mov2"
-preset = "auto"
 seed = 0                # the virtual retina (cell layout, filters, spike noise)
-device = "auto"
-backbone = None
-layer = None            # None: the preset block; else L−n written −n (−1: the last block)
-weights = None
 movie = "mov1"          # "mov1" (1800 frames) or "mov2" (1600 frames)
 trials = 20             # repeated trials (virtual retina only)
 

@@ -37,13 +37,10 @@
 # %% tags=["parameters"]
 data = "synthetic"
 train_movie = "mov1"
-test_movie = "mov2"
 preset = "auto"
 seed = 0
 device = "auto"
 backbone = None         # None: the preset backbone
-layer = None            # None: the preset block; else L−n written −n (−1: the last block)
-weights = None
 
 # %% [markdown]
 # The cell below loads the recording (its receptive fields give the RF maps) and builds Vi-ST at

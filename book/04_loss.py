@@ -34,13 +34,7 @@
 # %% tags=["parameters"]
 data = "synthetic"
 train_movie = "mov1"
-test_movie = "mov2"
-preset = "auto"
 seed = 0
-device = "auto"
-backbone = "vit_large_patch14_dinov2"
-layer = None            # None: the preset block; else L−n written −n (−1: the last block)
-weights = None
 clip_start = 300   # first frame of the example clip
 example_cell = None  # None: the most active cell
 

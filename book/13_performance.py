@@ -14,70 +14,53 @@
 # # 13. Performance: the same Vi-ST, faster
 #
 # The reference model (`vist.model.ViST`, chapter 3) is written with plain `nn.Conv3d` layers so
-# that it can be read against the authors' code. It is slow where it matters: on the authors'
-# GPU setup one training step at the paper's shapes takes 389–401 ms on an H200 with 12.3 GiB
-# peak memory (*measured by this project on the authors' module*), most of it in cuDNN's handling of depthwise
-# and grouped 3D convolutions; on 2 CPU cores PyTorch's backward of those convolutions is
-# 10–20× slower than their forward.
+# that it can be read line by line against the authors' code. It is slow exactly where Vi-ST
+# spends its time: the depthwise and grouped 3D convolutions of the video extractor and of the
+# multiscale blocks, whose backward pass PyTorch computes 10–20× slower than their forward on a
+# CPU, and which cuDNN handles poorly on a GPU. The authors' module takes about 0.4 s per
+# training step at the paper's shapes on one H200 (measured by this project, stored below).
 #
-# `vist.model.FastViST` computes **the same function with the same parameters** (its
-# `state_dict` is the reference's, so checkpoints are interchangeable) in another way:
+# `vist.model.FastViST` computes **the same function with the same parameters**: its
+# `state_dict` is the reference's, so weights trained with one load into the other, and the
+# book trains with it through one switch (`vist.model.fast.convert(model, enabled=...)`).
+# Three ideas carry the speed:
 #
-# * **channels-last** activations `[B, T, H, W, C]` throughout: the 1024 → 256 projection and
-#   every 1×1×1 convolution become one matrix product over the last dimension; the features
-#   `[B, T, 256, D]` are used in place;
-# * the **depthwise** convolutions — the extractor's (3, 3, 3) kernels with time dilation
-#   1 … 32 and the CMST blocks' per-cell (w, 3, 3) kernels, w up to 25 — are one operator,
-#   `vist.kernels.depthwise_conv3d`:
-#   * on CPUs: forward with oneDNN's channels-last depthwise convolution (a dilated kernel split
-#     into its time taps, each a 2D depthwise convolution of the frames it reads: oneDNN is ten
-#     times slower on dilated 3D kernels); input gradient as the *forward* convolution of the
-#     gradient with the flipped kernel; weight gradient as one oneDNN 2D depthwise
-#     backward-weights call per time tap, on views of the input and the gradient (no padded copy;
-#     taps that meet only zero padding are skipped) — about 2.4× less time in these convolutions
-#     per step than the per-tap multiply-and-sum and FFT correlation it replaced;
-#   * on GPUs: Triton kernels, coalesced over channels (rows of 90 channels are zero-filled to
-#     96 so that loads are aligned 16-byte vectors), zero padding as masks, fp32 accumulation of
-#     bf16 data. The forward gives each program a run of R consecutive output frames and walks
-#     the R + w − 1 input frames they need once, multiplying every loaded tile into the R
-#     accumulators — a (25, 3, 3) kernel loads (R + 24)/R tiles per output frame and spatial tap
-#     instead of 25; the input gradient is the same kernel with the flipped kernel; the weight
-#     gradient gives a program one time tap and a tile of positions, loads each frame's gradient
-#     once for the 9 spatial taps, keeps one register accumulator per tap and reduces over
-#     positions once at the end (partial sums added deterministically, no atomics);
-# * the full (1, 3, 3) CMST branch is a 2D convolution over `B·T` frames in NHWC. The block's
-#   residual path — a (1, 3, 3) average of a 1×1×1 convolution — is itself a (1, 3, 3)
-#   convolution (every tap holds the 1×1×1 weights ÷ 9), so on a GPU it is computed by the same
-#   call with the two weights stacked, channels zero-padded to multiples of 8 for cuDNN (on 2 CPU
-#   cores the average pool stays: there the doubled convolution was slower);
-# * BatchNorm, activations and the order of random draws are the reference's: on CPUs a fast
-#   and a reference model seeded alike draw *identical* dropout masks, so their training runs are
-#   the same computation up to float rounding (tested at 1e-5 on outputs, every parameter
-#   gradient and the BatchNorm statistics, for every ablation configuration).
-# * optionally (`FastViST.from_reference(model, recompute=True)`), each of the six extractor
-#   layers keeps only its input for the backward pass and recomputes its convolution,
-#   BatchNorm, ReLU and projection there, instead of keeping two activations of the size of the
-#   extractor's stream (at the paper's shapes 16 × 128 × 256 positions × 256 channels, 256 MiB
-#   each in bf16). BatchNorm's running statistics are updated once, by the forward pass; the
-#   tests check outputs, gradients and buffers against the reference, and that the kept
-#   activations shrink by at least those two per layer.
+# * **Channels-last activations** `[B, T, H, W, C]`: every 1×1×1 convolution becomes one matrix
+#   product over the last dimension.
+# * **One operator for the depthwise convolutions** (`vist.kernels.depthwise_conv3d`): on CPUs it
+#   splits a dilated kernel into its time taps and hands each to oneDNN as a 2D depthwise
+#   convolution, forward and backward; on GPUs it is a set of Triton kernels that read each
+#   input frame once for all the output frames that need it.
+# * **The same random draws and BatchNorm statistics** as the reference, so that a fast and a
+#   reference run seeded alike are the same computation up to float rounding — which the first
+#   table below checks.
 #
-# Training uses it through one switch (`vist.model.fast.convert(model, enabled=use_fast)`).
+# ```{dropdown} The kernels in more detail
+# On CPUs the input gradient is the *forward* convolution of the gradient with the flipped
+# kernel, and the weight gradient one oneDNN backward-weights call per time tap on views of the
+# input and the gradient (taps that meet only zero padding are skipped). On GPUs the forward
+# gives each program a run of R consecutive output frames and walks the R + w − 1 input frames
+# they need once (a (25, 3, 3) kernel loads (R + 24)/R tiles per output frame instead of 25);
+# rows of 90 channels are zero-filled to 96 so that loads are aligned 16-byte vectors; the
+# weight gradient keeps one register accumulator per spatial tap and adds partial sums in a
+# fixed order (no atomics, so results are deterministic). The full (1, 3, 3) branch of each
+# multiscale block is a 2D convolution over `B·T` frames; on GPUs its residual path (a (1, 3, 3)
+# average of a 1×1×1 convolution, itself a (1, 3, 3) convolution) is computed by the same call.
+# Optionally (`recompute=True`) each extractor layer keeps only its input for the backward pass
+# and recomputes the rest there, trading time for memory.
+# ```
+#
+# What is measured where: the first two sections run on the machine that builds this page; the
+# others read results stored in `benchmarks/`, each with the machine, date and commit that
+# produced it.
 
 # %% tags=["parameters"]
-data = "synthetic"
-train_movie = "mov1"
-test_movie = "mov2"
-preset = "auto"
 seed = 0
 device = "auto"
-backbone = None
-layer = -1
-weights = None
 
 # %% [markdown]
-# This chapter measures speed on random inputs of the right shapes; the data, movie, prior and
-# weights parameters are kept for the book's uniform interface and do not change its numbers.
+# Every measurement here uses random inputs of the right shapes: no recording and no prior are
+# involved, so the chapter has no data or prior parameters.
 
 # %% tags=["hide-input"]
 import json
