@@ -52,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 import vist
+from vist.bench.summary import small_preset_step
 from vist.experiments import generalization as gen
 from vist.experiments.common import CC, plateau, train_all
 from vist.plots import training as tplots
@@ -74,6 +75,23 @@ preset_name = get_preset(preset, device).name
 table(pd.DataFrame(differences("small")), "The small preset against the paper's setting; everything "
       "not listed (loss, optimiser, schedule shape, SWA, windows drawn at random from the training "
       "split, the Vi-ST architecture) is the same.")
+
+# %% [markdown]
+# The narrower model and the smaller patch grid are what make four models with three seeds each
+# affordable on two CPU cores. The training step of the small preset's Vi-ST, against the step
+# of the first small preset this book used (a 16×16 patch grid, six extractor layers, the
+# paper's dropout), measured by `python -m vist.bench train-step --small-presets` and stored:
+
+# %% tags=["remove-input"]
+step_file = Path(vist.__file__).resolve().parents[1] / "benchmarks" / "train_step_cpu_small_presets.json"
+if step_file.exists():
+    step = small_preset_step(step_file)
+    table(step.frame, f"One Vi-ST training step on random inputs (forward, loss, backward, AdamW; B: windows, "
+          f"T: frames, G: patch grid, D: feature width, C: extractor width, L: extractor layers, "
+          f"p: dropout). {step.caption}.", formats={"ms per step": "{:.0f}", "training frames / s": "{:.0f}",
+                                                  "× the earlier": "{:.2f}×"})
+else:
+    print(f"{step_file.name} is not stored in benchmarks/.")
 
 # %% [markdown]
 # ## Training the four models

@@ -12,7 +12,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from vist.bench.common import BenchTable  # noqa: E402
-from vist.bench.summary import format_ms, kernels_chart, speed_table, train_step_chart  # noqa: E402
+from vist.bench.summary import (  # noqa: E402
+    format_ms,
+    kernels_chart,
+    small_preset_step,
+    speed_table,
+    train_step_chart,
+)
 
 
 def _save(tmp_path, name, rows, device):
@@ -92,3 +98,17 @@ def test_stored_speed_tables_show_each_file_and_say_when_one_is_missing(tmp_path
     cpu, gpu = stored_speed_tables(tmp_path, "SD-KL", "SD-KL.")
     assert "SD-KL. kernels_cpu.json: CPU: 2 cores" in cpu.caption
     assert isinstance(gpu, Markdown) and "kernels_gpu.json" in gpu.data
+
+
+def test_small_preset_step_reads_frames_per_second_and_names_the_machine(tmp_path):
+    rows = [{"impl": "small preset before", "shape": "B2 T48 G16", "ms_per_step": 500.0, "frames_per_s": 192.0},
+            {"impl": "small preset now", "shape": "B2 T48 G10", "ms_per_step": 125.0, "frames_per_s": 768.0}]
+    path = BenchTable("train-step-small-presets", "CPU: 2 cores", rows, date="2026-01-02T03:04:05+00:00",
+                      commit="abc1234").save(tmp_path / "step.json")
+    t = small_preset_step(path)
+    assert list(t.frame["step"]) == ["earlier", "now"]
+    assert list(t.frame["× the earlier"]) == [1.0, 4.0]
+    assert t.caption == "step.json: CPU: 2 cores, 2026-01-02, commit abc1234"
+    BenchTable("x", "cpu", [{"impl": "a", "ms_per_step": 1.0}]).save(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="frames_per_s"):
+        small_preset_step(tmp_path / "bad.json")

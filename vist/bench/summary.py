@@ -118,6 +118,28 @@ def stored_speed_tables(folder: str | os.PathLike[str], contains: str, title: st
     return out
 
 
+def small_preset_step(path: str | os.PathLike[str]) -> SpeedTable:
+    """The stored comparison of the small preset's Vi-ST training step with the earlier small
+    preset's (``python -m vist.bench train-step --small-presets``): one row each (``step``,
+    ``shape``, ``ms per step``, ``training frames / s``, ``× the earlier``) and a caption naming
+    the file's device, date and commit.
+
+    Raises:
+        ValueError: the file has no rows with ``frames_per_s``.
+    """
+    stored = BenchTable.load(path)
+    rows = [r for r in stored.rows if r.get("frames_per_s")]
+    if not rows:
+        raise ValueError(f"{Path(path).name}: expected rows with frames_per_s "
+                         "(python -m vist.bench train-step --small-presets), found none")
+    first = rows[0]["frames_per_s"]
+    frame = pd.DataFrame([{"step": r["impl"].removeprefix("small preset ").replace("before", "earlier"),
+                           "shape": r["shape"], "ms per step": r["ms_per_step"],
+                           "training frames / s": r["frames_per_s"],
+                           "× the earlier": r["frames_per_s"] / first} for r in rows])
+    return SpeedTable(frame, f"{Path(path).name}: {stored.device}, {stored.date[:10]}, commit {stored.commit}")
+
+
 def train_step_chart(path: str | os.PathLike[str], target_ms: float = 40.0) -> tuple[Figure, str]:
     """A bar chart of one stored GPU training-step run (``tools/gpu_train_step.py``'s JSON): ms per
     step of each variant, the authors' module ("reference") first, the target as a line; and its
