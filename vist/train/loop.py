@@ -4,8 +4,9 @@ Every epoch ends with a checkpoint written atomically (model, optimiser, SWA ave
 states — the CPU generator, and on CUDA the device's generator, which dropout draws from there —
 history, and what the run was: settings, loss, seed, data shape, parameter shapes), so an
 interrupted run resumes to exactly the weights an uninterrupted one reaches. A non-finite loss
-stops the run with :class:`TrainingDiverged`; the last checkpoint, from the last good epoch, is
-kept.
+stops the run with :class:`TrainingDiverged` at the end of its epoch (the step losses are read once
+per epoch, so that steps on a GPU never wait for the host); the last checkpoint, from the last good
+epoch, is kept.
 
 Checkpoints are plain data (tensors, numbers, strings, lists, dicts) and are read with
 ``torch.load(..., weights_only=True)``: a file carrying other pickled objects is refused, never
@@ -43,7 +44,11 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class Trained:
-    """The outcome of :func:`fit`: the final model (SWA average if enabled) and the log."""
+    """The outcome of :func:`fit`: the final model (SWA average if enabled) and the log.
+
+    ``train_seconds`` is the wall time of training; ``step_ms`` the median over epochs of an
+    epoch's time per optimiser step (ms; window sampling included, per-epoch scoring not).
+    """
 
     model: nn.Module
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -259,31 +264,34 @@ def fit(model: nn.Module, data: Prepared, settings: TrainSettings, loss_name: st
                        desc="training", unit="step", mininterval=2.0)
     for epoch in range(start_epoch, settings.epochs):
         model.train()
-        losses = []
+        # the step losses stay where they were computed and are read once per epoch: reading each
+        # one would make every step wait for the GPU
+        step_losses: list[torch.Tensor] = []
+        t_epoch = time.perf_counter()
         for i, starts in enumerate(sampler):
             step = epoch * settings.batches_per_epoch + i
             for group in opt.param_groups:
                 group["lr"] = one_cycle_lr(step, steps_total, warmup, settings.lr, settings.lr_start,
                                            settings.lr_end)
-            t0 = time.perf_counter()
             x, y = windows(data.train_x, data.train_y, starts, settings.window, device)
             with _autocast(device, settings):
                 pred = model(x, rf)
             loss = loss_fn(pred.float(), y)
-            if not torch.isfinite(loss):
-                bar.close()
-                where = f"epoch {epoch}, step {i}"
-                kept = (f"the checkpoint of the last good epoch ({epoch - 1}) is kept at {checkpoint}"
-                        if checkpoint is not None and epoch > 0 else "no checkpoint was written yet")
-                raise TrainingDiverged(f"the loss became {loss.item()} at {where}; {kept}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            step_times.append(time.perf_counter() - t0)
-            losses.append(float(loss.detach()))
+            step_losses.append(loss.detach())
             bar.update(1)
+        epoch_losses = torch.stack(step_losses).float().cpu()  # waits for the epoch's last step
+        step_times.append((time.perf_counter() - t_epoch) / max(len(step_losses), 1))
+        bad = (~torch.isfinite(epoch_losses)).nonzero()
+        if len(bad):
+            bar.close()
+            i = int(bad[0])
+            kept = (f"the checkpoint of the last good epoch ({epoch - 1}) is kept at {checkpoint}"
+                    if checkpoint is not None and epoch > 0 else "no checkpoint was written yet")
+            raise TrainingDiverged(f"the loss became {epoch_losses[i].item()} at epoch {epoch}, step {i}; {kept}")
+        losses = epoch_losses.tolist()
         if settings.swa_start is not None and epoch >= settings.swa_start:
             if swa is None:
                 swa = copy.deepcopy(model)
