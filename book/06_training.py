@@ -31,7 +31,7 @@
 # PCA-reduced features, wider extractors, longer windows, larger batches, dropout and more
 # epochs; their table is stored in `benchmarks/small_preset_schedule.md`. Two choices came out
 # of it. Vi-ST trains without dropout: in a run this short, dropout slowed learning more than it
-# regularised, and a step without it is cheaper, so that 12 epochs cost about what 8 epochs with
+# regularised, and a step without it is cheaper, so that 10 epochs cost about what 8 epochs with
 # dropout did. Each baseline gets the number of steps it needs to stop improving: more steps at a
 # higher learning rate for the CRNN, which otherwise stays near its initial plateau, and 16
 # epochs for the MS-TCN, whose steps are cheap. Whether each model did stop improving is shown

@@ -65,12 +65,12 @@ class TrainSettings:
 
 TRAIN_PRESETS: dict[str, TrainSettings] = {
     "paper": TrainSettings(),
-    "small": TrainSettings(batch=2, window=48, batches_per_epoch=20, epochs=12, warmup_epochs=1,
-                           swa_start=9, eval_frames=400,
+    "small": TrainSettings(batch=2, window=48, batches_per_epoch=20, epochs=10, warmup_epochs=1,
+                           swa_start=7, eval_frames=400,
                            # a 32-wide extractor of four layers: its causal reach (1 + 2·(1+2+4+8)
                            # = 31 frames) fits the 48-frame training windows; the paper's six layers
                            # reach 127 frames, and their deepest taps would meet real frames only at
-                           # test time, never in training. No dropout: in a run of 240 steps it slows
+                           # test time, never in training. No dropout: in a run of 200 steps it slows
                            # learning more than it regularises (measured in benchmarks/README.md)
                            model={"vist": {"video_dim": 32, "video_layers": 4, "dropout": 0.0},
                                   "crnn": {"img_size": 40, "conv1": 16, "conv2": 16, "history": 10}},
