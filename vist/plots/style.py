@@ -176,7 +176,7 @@ def table(df: pd.DataFrame, caption: str, precision: int = 3,
                                          "text-align: left; padding-top: 0.3em;"},
                                {"selector": "", "props": "font-size: 0.9em;"},
                                # air between columns: numbers of neighbouring columns do not touch
-                               {"selector": "th, td", "props": "padding: 0.25em 0.9em;"}]))
+                               {"selector": "th, td", "props": "padding: 0.2em 0.5em;"}]))
 
 
 def _ipython() -> Any:
