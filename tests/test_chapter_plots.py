@@ -63,3 +63,19 @@ def test_figure_fits_the_column_with_readable_text(name):
 def test_pca_strip_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="expected 3 frames"):
         pplots.pca_strip(np.zeros((2, 8, 8), np.uint8), np.zeros((3, 4, 4, 3)), [0, 1, 2])
+
+
+@pytest.mark.parametrize("horizontal", [True, False])
+def test_seed_points_names_every_category_on_its_axis(horizontal):
+    import pandas as pd
+
+    from vist.plots.experiments import seed_points
+
+    rows = [{"row": r, "seed": s, "cc": 0.1 * i + 0.01 * s, "sd_kl": 1.0 + s}
+            for i, r in enumerate(["Vi-ST (baseline)", "DINOv2+MS-TCN"]) for s in range(3)]
+    fig = seed_points(pd.DataFrame(rows), "row", metrics=("cc", "sd_kl"), horizontal=horizontal)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    names = [t.get_text() for t in (ax.get_yticklabels() if horizontal else ax.get_xticklabels())]
+    assert names == ["Vi-ST (baseline)", "DINOv2+\nMS-TCN"]
+    plt.close(fig)

@@ -65,7 +65,9 @@ def seed_points(scores: pd.DataFrame, x: str, metrics: Sequence[str] = ("cc",), 
             ax.tick_params(axis="x", labelrotation=0)
         if m in ("cc", "feve", "cc_normalised"):
             (ax.axvline if horizontal else ax.axhline)(0, color="k", lw=0.6)
-    for ax in axes[0]:  # long names such as "DINOv2+MS-TCN" on two lines, so neighbours do not overlap
+    # long names such as "DINOv2+MS-TCN" on two lines, so neighbours do not overlap; side by side
+    # (horizontal) the panels share one y axis, whose labels only the first panel shows and holds
+    for ax in axes[0][:1] if horizontal else axes[0]:
         ticks = ax.get_yticks() if horizontal else ax.get_xticks()
         names = [t.get_text().replace("+", "+\n") for t in (ax.get_yticklabels() if horizontal
                                                             else ax.get_xticklabels())]
