@@ -18,7 +18,7 @@
 # spends its time: the depthwise and grouped 3D convolutions of the video extractor and of the
 # multiscale blocks, whose backward pass PyTorch computes 10–20× slower than their forward on a
 # CPU, and which cuDNN handles poorly on a GPU. The authors' module takes about 0.4 s per
-# training step at the paper's shapes on one H200 (measured by this project, stored below).
+# training step at the paper's shapes on one H100 (measured by this project, stored below).
 #
 # `vist.model.FastViST` computes **the same function with the same parameters**: its
 # `state_dict` is the reference's, so weights trained with one load into the other, and the
