@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from vist.train.inputs import shared_inputs
+
 PAPER_SEEDS = 3
 """Seeds per configuration on the paper preset (``seed, seed + 1, …``)."""
 
@@ -102,8 +104,10 @@ def provenance(runs: Iterable[RunLike]) -> str:
 
 def train_all(specs: Mapping[Any, Any], train: TrainFn, device: str = "auto",
               rerun: bool = False) -> dict[Any, RunLike]:
-    """Train (or reuse) every spec: ``{key: spec}`` → ``{key: run}``, in the mapping's order."""
-    return {key: train(spec, device=device, rerun=rerun, progress=False) for key, spec in specs.items()}
+    """Train (or reuse) every spec: ``{key: spec}`` → ``{key: run}``, in the mapping's order; the
+    runs share prior networks and movie inputs (:func:`vist.train.inputs.shared_inputs`)."""
+    with shared_inputs():
+        return {key: train(spec, device=device, rerun=rerun, progress=False) for key, spec in specs.items()}
 
 
 def caption(runs: Iterable[RunLike]) -> str:

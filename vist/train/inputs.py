@@ -1,16 +1,74 @@
-"""Everything a run trains and is tested on: inputs, RF maps, targets, splits, labels."""
+"""Everything a run trains and is tested on: inputs, RF maps, targets, splits, labels.
+
+Runs trained together (an experiment's list, :func:`shared_inputs`) share what does not depend on
+the run: the prior network and each movie's model inputs (prior features or CRNN frames) are
+built once and reused by every later run of the block, instead of being rebuilt from the disk
+caches run after run (several seconds each on 2 CPU cores). Recordings, RF maps and targets still
+come per run: they depend on the seed.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from vist.cache import digest
 from vist.data import Recording, describe, load, rf_to_grid, split
 from vist.train.spec import RunSpec
+
+SHARED_INPUTS = 6
+"""Movie inputs kept by :func:`shared_inputs` (least recently used dropped first): a small-preset
+ViT movie is ≈ 140 MB of float16 features."""
+SHARED_PRIORS = 2
+"""Prior networks kept by :func:`shared_inputs` (a ViT-L is ≈ 1.2 GB)."""
+
+
+class _Shared:
+    """The priors and movie inputs of one :func:`shared_inputs` block, least recently used first."""
+
+    def __init__(self) -> None:
+        self.priors: OrderedDict[tuple, Any] = OrderedDict()
+        self.inputs: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    @staticmethod
+    def _get(store: OrderedDict, key: Any, make: Callable[[], Any], size: int) -> Any:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+        value = store[key] = make()
+        while len(store) > size:
+            store.popitem(last=False)
+        return value
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("vist_shared_inputs", default=None)
+
+
+@contextmanager
+def shared_inputs() -> Iterator[None]:
+    """Within this block, runs share prior networks and movie inputs (see the module notes).
+
+    Nothing is shared outside it, so a later call sees files changed on disk in between. Nested
+    blocks share the outermost block's store. Shared input tensors are read-only by convention:
+    training and evaluation only slice them.
+    """
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set(_Shared())
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 @dataclass
@@ -55,7 +113,8 @@ def _recording(spec: RunSpec, movie: str) -> Recording:
 
 
 def make_prior(spec: RunSpec, device: str | torch.device) -> Any:
-    """The feature extractor of ``spec`` (``None`` for the CRNN, which reads frames)."""
+    """The feature extractor of ``spec`` (``None`` for the CRNN, which reads frames); inside
+    :func:`shared_inputs`, the one already built for an equal prior setting."""
     from vist.prior import make_prior as _make
 
     if spec.prior == "frames":
@@ -63,7 +122,13 @@ def make_prior(spec: RunSpec, device: str | torch.device) -> Any:
     kw: dict[str, Any] = {}
     if spec.prior == "dinov2":
         kw = {"backbone": spec.backbone, "layer": spec.layer, "weights": spec.weights}
-    return _make(spec.prior, preset=spec.preset, device=device, seed=0, **kw)
+    shared = _SHARED.get()
+    if shared is None:
+        return _make(spec.prior, preset=spec.preset, device=device, seed=0, **kw)
+    key = (spec.prior, spec.preset, str(device), tuple(sorted(kw.items())))
+    return _Shared._get(shared.priors, key,
+                        lambda: _make(spec.prior, preset=spec.preset, device=device, seed=0, **kw),
+                        SHARED_PRIORS)
 
 
 def prepare(spec: RunSpec, device: str | torch.device = "cpu") -> Prepared:
@@ -92,18 +157,31 @@ def prepare_from(train_rec: Recording, test_rec: Recording | None, prior: Any, s
 
         cfg = CRNNConfig() if crnn_size is None else CRNNConfig(img_size=crnn_size)
 
-        def inputs(rec: Recording) -> torch.Tensor:
+        def compute(rec: Recording) -> torch.Tensor:
             return CRNN.prepare(rec.frames, cfg)
+
+        def key(rec: Recording) -> str:
+            return json.dumps({"crnn_frames": cfg.img_size, "movie": digest(rec.frames)})
 
         rf = torch.zeros(train_rec.n_cells, 1, 1)
         prior_label, trained = f"frames ({cfg.img_size}×{cfg.img_size} px, no prior)", False
     else:
-        def inputs(rec: Recording) -> torch.Tensor:
+        def compute(rec: Recording) -> torch.Tensor:
             # a private in-memory copy of the (read-only, memory-mapped) cached features
             return torch.from_numpy(np.array(prior.features(rec.frames)))
 
+        def key(rec: Recording) -> str:  # the prior's own cache key: movie digest and settings
+            return json.dumps(prior.cache_key(rec.frames), sort_keys=True, default=str)
+
         rf = torch.from_numpy(rf_to_grid(train_rec.rf_contours, train_rec.frame_shape, prior.grid))
         prior_label, trained = prior.label, bool(getattr(prior, "trained", False))
+
+    def inputs(rec: Recording) -> torch.Tensor:
+        shared = _SHARED.get()
+        if shared is None:
+            return compute(rec)
+        return _Shared._get(shared.inputs, key(rec), lambda: compute(rec), SHARED_INPUTS)
+
     train_x = inputs(train_rec)
     if test_rec is None:
         s = split(train_rec.n_frames, scheme)
