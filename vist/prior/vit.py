@@ -255,15 +255,12 @@ class ViTPrior:
                 "img_size": self.img_size, "precision": self.precision}
 
     def _forward(self, x: torch.Tensor, blocks: Sequence[int]) -> dict[int, torch.Tensor]:
-        """``[B, 3, S, S]`` normalised images → {block: ``[B, G·G, D]``} after the final norm."""
-        m = self.model
-        h = m.norm_pre(m.patch_drop(m._pos_embed(m.patch_embed(x))))
-        out = {}
-        for i, blk in enumerate(m.blocks[: max(blocks) + 1]):
-            h = blk(h)
-            if i in blocks:
-                out[i] = m.norm(h)[:, m.num_prefix_tokens:]
-        return out
+        """``[B, 3, S, S]`` normalised images → {block: ``[B, G·G, D]``} after the final norm,
+        through timm's public ``forward_intermediates`` (stopping after the deepest block asked for)."""
+        order = sorted(set(blocks))
+        outs = self.model.forward_intermediates(x, indices=order, norm=True, stop_early=True,
+                                                output_fmt="NLC", intermediates_only=True)
+        return dict(zip(order, outs, strict=True))
 
     def _batches(self, frames: np.ndarray | torch.Tensor, blocks: Sequence[int]
                  ) -> Iterator[tuple[slice, dict[int, torch.Tensor]]]:
