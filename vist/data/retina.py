@@ -145,6 +145,13 @@ class Cells:
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rms: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
+    def subset(self, idx: np.ndarray) -> Cells:
+        """The cells ``idx`` (integer indices), every per-cell array indexed alike; arrays that are
+        not per cell (uncalibrated, empty) are kept as they are."""
+        n = len(self.x)
+        return Cells(**{k: (v[idx] if isinstance(v, np.ndarray) and v.size == n else v)
+                        for k, v in asdict(self).items()})
+
     def to_dict(self) -> dict[str, list]:
         """JSON-serialisable form (lists rounded to 6 significant digits)."""
         return {k: [float(f"{v:.6g}") if isinstance(v, float | np.floating) else v.item()
@@ -240,8 +247,7 @@ def spatial_rf(cells: Cells, params: RetinaParams, i: int, shape: tuple[int, int
     for "did the model recover the receptive fields?".
     """
     yy, xx = np.mgrid[0:shape[0], 0:shape[1]] + 0.5
-    one = Cells(**{k: (v[i:i + 1] if isinstance(v, np.ndarray) and v.size == len(cells.x) else v)
-                   for k, v in asdict(cells).items()})
+    one = cells.subset(np.arange(i, i + 1))
     t = params.types[int(cells.type_index[i])]
     centre = _gaussians(one, xx.ravel(), yy.ravel(), 1.0)[:, 0]
     surround = _gaussians(one, xx.ravel(), yy.ravel(), t.surround_ratio)[:, 0]
@@ -301,7 +307,7 @@ def generator(frames: np.ndarray, cells: Cells, params: RetinaParams) -> np.ndar
     surround = np.zeros((t, n), np.float32)
     for r in np.unique(ratio):  # surround widths are shared within a type
         idx = np.flatnonzero(ratio == r)
-        W_s = _gaussians(_subset(cells, idx), gx, gy, r).astype(np.float32)
+        W_s = _gaussians(cells.subset(idx), gx, gy, r).astype(np.float32)
         surround[:, idx] = _causal_filter(flat @ W_s, k_s[:, idx])
     surround *= sign
     onoff = polarity == "ON-OFF"
@@ -324,12 +330,6 @@ def generator(frames: np.ndarray, cells: Cells, params: RetinaParams) -> np.ndar
             rect = np.maximum(v - th, 0) + np.maximum(-v - th, 0)
         centre[:, idx] = rect @ W_c[:, idx]
     return (centre - w_sur * surround).astype(np.float32)
-
-
-def _subset(cells: Cells, idx: np.ndarray) -> Cells:
-    n = len(cells.x)
-    return Cells(**{k: (v[idx] if isinstance(v, np.ndarray) and v.size == n else v)
-                    for k, v in asdict(cells).items()})
 
 
 def gain_control(g: np.ndarray, cells: Cells, params: RetinaParams) -> np.ndarray:
