@@ -147,7 +147,8 @@ def provenance(device: torch.device) -> dict[str, Any]:
 
     return {"device": device_name(str(device)), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "commit": git_commit(), "vist": vist.__version__, "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(), "host": platform.node()}
+            "numpy": np.__version__, "python": platform.python_version(), "host": platform.node(),
+            "torch_threads": torch.get_num_threads()}
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
@@ -179,6 +180,16 @@ def _stored(folder: Path, spec: RunSpec, settings_dict: dict[str, Any]) -> tuple
         warnings.warn(f"stored run {path} is incomplete: {err}; training it again", stacklevel=3)
         return None, False
     return run, False
+
+
+def stored_run(spec: RunSpec, root: Path | None = None) -> Run | None:
+    """The finished, usable run stored for ``spec`` by today's code, or ``None`` (nothing stored,
+    damaged — a warning names the file — or trained with other settings)."""
+    from vist.train.settings import settings_for
+
+    folder = (root or results_dir()) / spec.run_id()
+    run, _ = _stored(folder, spec, settings_for(spec.preset, spec.model, spec.epochs).to_dict())
+    return run
 
 
 def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = False,
