@@ -16,8 +16,10 @@ thread count (written in its provenance) may differ, and with it the last bits o
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Hashable, Mapping
 from functools import partial
+from typing import Any
 
 import dask
 import torch
@@ -50,9 +52,11 @@ def resolve_workers(workers: int | None, device: str | torch.device = "auto") ->
     return 1 if resolve_device(device).type == "cuda" else workers
 
 
-def _start_worker(threads: int) -> None:
-    """Each worker process, once: its torch threads, and one store of shared inputs for its runs."""
+def _start_worker(threads: int, filters: list[Any]) -> None:
+    """Each worker process, once: its torch threads, the parent's warning filters (a chapter's
+    silenced warnings stay silent), and one store of shared inputs for its runs."""
     torch.set_num_threads(threads)
+    warnings.filters[:] = filters
     keep_shared_inputs()
 
 
@@ -85,7 +89,7 @@ def train_parallel(specs: Mapping[Hashable, RunSpec], workers: int, device: str 
         threads = max(1, (os.cpu_count() or 1) // workers)
         tasks = [dask.delayed(_train, pure=False)(train, spec, str(device), rerun) for spec in distinct]
         trained = dask.compute(*tasks, scheduler="processes", num_workers=min(workers, len(distinct)),
-                               initializer=partial(_start_worker, threads))
+                               initializer=partial(_start_worker, threads, list(warnings.filters)))
     else:
         trained = [_train(train, spec, str(device), rerun) for spec in distinct]
     for key, spec in todo:
