@@ -77,7 +77,7 @@ def _full_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
 
     Both channel counts are zero-padded to multiples of ``align`` first (default: 8 on CUDA, 1
     elsewhere): cuDNN's NHWC kernels would otherwise pad the tensors themselves in every pass
-    (with 90 cells: ~2.4× slower forward and backward at the paper's shapes, measured on an H100).
+    (``benchmarks/README.md``).
     """
     cout, cin = weight.shape[:2]
     align = align or (8 if x.is_cuda else 1)
@@ -105,8 +105,7 @@ class FastViST(ViST):
         settings: the kernels' knobs (:class:`vist.kernels.KernelSettings`; default
             :data:`~vist.kernels.settings.DEFAULT_SETTINGS`); here ``settings.fuse_residual``:
             compute each CMST block's residual path inside its full (1, 3, 3) conv (see
-            :meth:`_cmst`), ``None``: on CUDA only — on 2 CPU cores oneDNN's conv with the doubled
-            outputs was ~15 % slower per step than the average pool it replaces.
+            :meth:`_cmst`), ``None``: on CUDA only (slower on CPUs: ``benchmarks/README.md``).
     """
 
     def __init__(self, config: ViSTConfig | None = None, backend: str = "auto",
