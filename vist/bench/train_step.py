@@ -28,6 +28,7 @@ Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -36,8 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch._functorch.config as functorch_config
 
 from vist.bench.common import BenchTable, device_name, median_times
+from vist.losses import ViSTLoss
+from vist.model import ViST, ViSTConfig
+from vist.model.fast import FastViST
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
@@ -132,8 +137,6 @@ def make_step(model: torch.nn.Module, inputs: StepInputs, bf16: bool, graph: boo
     and return a step that replays it; AdamW is then ``capturable`` and autocast runs without its
     cast cache, as CUDA graph capture requires.
     """
-    from vist.losses import ViSTLoss
-
     loss_fn = ViSTLoss()
     device = inputs.x.device
     if graph and device.type != "cuda":
@@ -221,10 +224,6 @@ def time_steps(step: Callable[[], Any], device: torch.device, steps: int, warmup
 
 def build(variant: StepVariant | str, reference: torch.nn.Module) -> torch.nn.Module:
     """The model of one variant (a :class:`StepVariant` or its name), from the reference (same weights)."""
-    import copy
-
-    from vist.model.fast import FastViST
-
     if isinstance(variant, str):
         variant = StepVariant.parse(variant)
     if variant.model == "reference":
@@ -242,8 +241,7 @@ SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers
 def small_preset_now() -> dict[str, int]:
     """The small preset's Vi-ST step today, read from its settings: windows per step, frames per
     window, feature dimension and grid of its prior, extractor width and depth."""
-    from vist.model import ViSTConfig
-    from vist.presets import PRESETS
+    from vist.presets import PRESETS  # the preset and training settings modules import much more
     from vist.prior import BACKBONES
     from vist.prior.vit import PATCH
     from vist.train.settings import settings_for
@@ -259,9 +257,6 @@ def small_preset_now() -> dict[str, int]:
 def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -> BenchTable:
     """Training frames per second of the small preset's Vi-ST step now against :data:`SMALL_BEFORE`,
     on the CPU (FastViST, float32, random inputs), timed in turns in one process."""
-    from vist.model import ViST, ViSTConfig
-    from vist.model.fast import FastViST
-
     if threads:
         torch.set_num_threads(threads)
     dev = torch.device("cpu")
@@ -300,10 +295,6 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         variants: str = "reference,fast", no_bf16: bool = False, small_presets: bool = False) -> BenchTable:
     """Time the training step of each variant; returns a :class:`~vist.bench.common.BenchTable`.
     ``small_presets``: :func:`compare_small` instead."""
-    import torch._functorch.config as functorch_config
-
-    from vist.model import ViST, ViSTConfig
-
     if small_presets:
         return compare_small(steps or 4, warmup if warmup is not None else 1, threads)
 
