@@ -1,7 +1,18 @@
-"""Shared test set-up: every test session gets its own empty cache folder, and trains lists of
-runs one after another unless a test asks for workers."""
+"""Shared test set-up: every test session gets its own empty cache folder, trains lists of runs
+one after another unless a test asks for workers, and runs Triton kernels in Triton's interpreter
+(on CPU tensors).
+
+``TRITON_INTERPRET`` is read when a ``@triton.jit`` kernel is defined, i.e. when
+:mod:`vist.kernels.triton_sdtw` or :mod:`vist.kernels.conv_triton` is first imported; setting it
+here, before any test module is collected, makes every kernel an interpreted one. The tests
+only ever pass CPU tensors to the Triton paths.
+"""
+
+import os
 
 import pytest
+
+os.environ["TRITON_INTERPRET"] = "1"
 
 
 @pytest.fixture(autouse=True, scope="session")

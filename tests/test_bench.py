@@ -91,3 +91,20 @@ def test_git_commit_marks_a_modified_tree(tmp_path):
     assert clean != "unknown" and not clean.endswith("-dirty")
     (tmp_path / "f.txt").write_text("b")
     assert git_commit(tmp_path) == clean + "-dirty"
+
+
+def test_train_step_variants_are_independent_options():
+    """Each variant name is its options joined in order, and parses back to them; bad ones are refused."""
+    from vist.bench.train_step import VARIANTS, StepVariant
+
+    assert StepVariant.parse("fast-compile-lowmem-graph") == StepVariant(compile=True, lowmem=True, graph=True)
+    assert StepVariant.parse("reference").model == "reference"
+    assert StepVariant(recompute=True, graph=True).name == "fast-recompute-graph"
+    assert all(v.name == name for name, v in VARIANTS.items())
+    for name in ("fast-graph-compile", "compile", "fast-nonsense"):
+        with pytest.raises(ValueError, match="variant"):
+            StepVariant.parse(name)
+    with pytest.raises(ValueError, match="reference"):
+        StepVariant("reference", graph=True)
+    with pytest.raises(ValueError, match="lowmem"):
+        StepVariant(lowmem=True)

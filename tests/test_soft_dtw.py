@@ -208,3 +208,18 @@ def test_cost_matrix_of_unequal_lengths_is_the_direct_sum():
     for N, M in ((3, 7), (7, 3), (5, 5)):
         x, y = torch.rand(2, N, 4, generator=g), torch.rand(2, M, 4, generator=g)
         assert torch.equal(_cost_matrix(x, y), sq_euclidean_cost(x, y))
+
+
+def test_kernel_settings_are_frozen_checked_and_leave_the_torch_path_alone():
+    import dataclasses
+
+    from vist.kernels import DEFAULT_SETTINGS, KernelSettings
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_SETTINGS.tile_max = 3
+    with pytest.raises(ValueError, match="tile_max"):
+        KernelSettings(tile_max=0)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(2, 7, 3, generator=g), torch.randn(2, 5, 3, generator=g)
+    other = KernelSettings(tile_max=2, long_max_lanes=4, gather=False)
+    assert torch.equal(soft_dtw(x, y, backend="torch"), soft_dtw(x, y, backend="torch", settings=other))

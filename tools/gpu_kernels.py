@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from vist.bench.common import BenchTable, device_name, median_time  # noqa: E402
-from vist.kernels import soft_dtw, windowed_divergence  # noqa: E402
+from vist.kernels import DEFAULT_SETTINGS, KernelSettings, soft_dtw, windowed_divergence  # noqa: E402
 
 T0 = time.time()
 # tile-kernel settings tried on the Vi-ST term: (values per thread of the feature temporaries,
@@ -99,11 +99,12 @@ def check(name: str, fn, x: torch.Tensor, y: torch.Tensor, tol_v=1e-5, tol_g=1e-
     soft(name, body)
 
 
-def vist_tile_launch(ts, a: torch.Tensor, b: torch.Tensor):
+def vist_tile_launch(ts, a: torch.Tensor, b: torch.Tensor, settings: KernelSettings = DEFAULT_SETTINGS):
     """The tile kernel alone on the Vi-ST windows of ``[16, 128, 90]`` (6 + 12 frames: 41 + 20
     windows per item), values and gradients; ``ts`` is :mod:`vist.kernels.triton_sdtw`."""
     return ts._tile(a, b, N=6, M=6, n_win=41, hop=3, split=16 * 41, N2=12, n_win2=20, hop2=6,
-                    n_items=16 * 61, pairs=3, inv1=1.0, inv2=1.0, gamma=0.1, need_grad=True)
+                    n_items=16 * 61, pairs=3, inv1=1.0, inv2=1.0, gamma=0.1, need_grad=True,
+                    settings=settings)
 
 
 def graph_step(fn, a: torch.Tensor, b: torch.Tensor):
@@ -173,9 +174,9 @@ def main() -> int:
     pred, target = torch.rand(16, 128, 90, generator=g), torch.rand(16, 128, 90, generator=g)
     vist_term = lambda a, b, be: windowed_divergence(a, b, backend=be)  # noqa: E731
     for gather in (True, False):
-        ts.USE_GATHER = gather
-        check(f"Vi-ST windows [16,128,90] (6+12), tile kernel, gather={gather}", vist_term, pred, target)
-    ts.USE_GATHER = True
+        settings = KernelSettings(gather=gather)
+        check(f"Vi-ST windows [16,128,90] (6+12), tile kernel, gather={gather}",
+              lambda a, b, be, s=settings: windowed_divergence(a, b, backend=be, settings=s), pred, target)
     check("tile kernel, unequal [4,20,7] vs [4,13,7], divergence",
           lambda a, b, be: soft_dtw(a, b, 0.1, normalize=True, backend=be),
           torch.randn(4, 20, 7, generator=g), torch.randn(4, 13, 7, generator=g))
@@ -253,10 +254,10 @@ def main() -> int:
     def kernels_alone():
         a, b = pred.cuda(), target.cuda()
         for gather in (True, False):
-            ts.USE_GATHER = gather
+            settings = KernelSettings(gather=gather)
 
-            def fwd():
-                return vist_tile_launch(ts, a, b)
+            def fwd(settings=settings):
+                return vist_tile_launch(ts, a, b, settings)
             for _ in range(3):
                 fwd()
             torch.cuda.synchronize()
@@ -265,14 +266,13 @@ def main() -> int:
                 fwd()
             add("tile kernel alone (values + gradients of 976 windows x 3 pairs)", "[16,128,90]",
                 f"vist (triton, gather={gather})", "kernel only, graph, mean", graph_ms(gr))
-        ts.USE_GATHER = True
         xa, ya = x.cuda(), y.cuda()
         for need in (False, True):
-            ts._long(xa, ya, 1, 0.1, need)
+            ts._long(xa, ya, 1, 0.1, need, DEFAULT_SETTINGS.long_max_lanes)
             torch.cuda.synchronize()
             gr = torch.cuda.CUDAGraph()
             with torch.cuda.graph(gr):
-                ts._long(xa, ya, 1, 0.1, need)
+                ts._long(xa, ya, 1, 0.1, need, DEFAULT_SETTINGS.long_max_lanes)
             add(f"long kernel alone ({'values + gradients' if need else 'values only'})", "[90,800,1]",
                 "vist (triton)", "kernel only, graph, mean", graph_ms(gr, 20))
     soft("timing kernels alone", kernels_alone)
@@ -280,9 +280,7 @@ def main() -> int:
     def tile_sweep():
         """The tile kernel's settings (feature chunk via values per thread, warps, pipelining
         stages) on the Vi-ST term: same results as the default (checked), graph times."""
-        fn = lambda p, q: windowed_divergence(p, q, backend="triton")  # noqa: E731
-        default = (ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH)
-        _, g0, out0, _ = graph_step(fn, pred, target)
+        _, g0, out0, _ = graph_step(lambda p, q: windowed_divergence(p, q, backend="triton"), pred, target)
         g0.replay()
         ref = [o.clone() for o in out0]
         a, b = pred.cuda(), target.cuda()
@@ -290,17 +288,19 @@ def main() -> int:
             if time.time() - T0 > SWEEP_DEADLINE_S:
                 print("tile sweep: stopped at the time limit", flush=True)
                 break
-            ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH = temp, warps, stages, prefetch
-            bl, bd, nw = ts._tile_config(12, 90)
+            settings = KernelSettings(tile_temp_values=temp, tile_warps=warps, tile_stages=stages,
+                                      tile_prefetch=prefetch)
+            bl, bd, nw = ts._tile_config(12, 90, settings)
             name = f"tile temp={temp} warps={nw} stages={stages} prefetch={prefetch} (BD={bd})"
             try:
-                _, gr, out, _ = graph_step(fn, pred, target)
+                _, gr, out, _ = graph_step(
+                    lambda p, q, s=settings: windowed_divergence(p, q, backend="triton", settings=s), pred, target)
                 gr.replay()
                 err = max(rel(o, r) for o, r in zip(out, ref, strict=True))
                 ms = graph_ms(gr)
 
-                def fwd():
-                    return vist_tile_launch(ts, a, b)
+                def fwd(settings=settings):
+                    return vist_tile_launch(ts, a, b, settings)
                 fwd()
                 torch.cuda.synchronize()
                 gk = torch.cuda.CUDAGraph()
@@ -314,7 +314,6 @@ def main() -> int:
                     ms, 0.1)
             except Exception as err:  # noqa: BLE001
                 print(f"[ERROR] {name}: {type(err).__name__}: {str(err)[:300]}", flush=True)
-        ts.TILE_TEMP_VALUES, ts.TILE_WARPS, ts.TILE_STAGES, ts.TILE_PREFETCH = default
     soft("tile kernel sweep", tile_sweep)
     save(table)
 

@@ -22,9 +22,8 @@ are skipped when the time budget (``--budget``, default 170 s) would be exceeded
      model is no worse than the reference's own bf16 rounding, 10 % slack).
 
 2. **Kernels** (bf16, paper shapes): the depthwise op's parts — forward, input gradient, weight
-   gradient — for the old (v1) and new (v2) Triton kernels, the op's forward+backward, cuDNN
-   (``F.conv3d`` channels-first) forward and forward+backward; v2 against v1 on the same data
-   (norm-wise relative difference). Also the CMST's full (1, 3, 3) 90 → 90 conv as cuDNN NHWC
+   gradient — of the Triton kernels, the op's forward+backward, cuDNN (``F.conv3d``
+   channels-first) forward and forward+backward. Also the CMST's full (1, 3, 3) 90 → 90 conv as cuDNN NHWC
    ``conv2d``, with 90 channels and zero-padded to 96.
 3. **Training step** at the paper's shapes (batch 16, 128 frames, 16×16, 1024-d, 90 cells, bf16
    autocast): forward + Vi-ST loss + backward + AdamW, median ms over 10 steps after warm-up and
@@ -32,7 +31,7 @@ are skipped when the time budget (``--budget``, default 170 s) would be exceeded
    CUDA graph, capturable AdamW), then if time allows ``fast-compile`` and
    ``fast-compile-graph`` (``torch.compile``). Target: ≤ 40 ms/step, ≤ 8 GiB (the authors'
    module: 389–401 ms, 12.3 GiB on one H200, SPEC §7).
-4. **Config sweep** of the v2 kernels (if time allows): ms per (R, BLOCK_P, BLOCK_C, warps)
+4. **Config sweep** of the Triton kernels (if time allows): ms per (R, BLOCK_P, BLOCK_C, warps)
    forward config and (BLOCK_P, BLOCK_C, warps) weight-gradient config at two shapes.
 
 Usage (repository root):  PYTHONPATH=. python tools/gpu_train_step.py [--quick] [--budget S]
@@ -197,31 +196,19 @@ def _kernel_case(what, b, t, h, c, kt, d, tp, sp, repeat) -> list[dict]:
     bias = torch.zeros(c, device="cuda")
     y_shape = ct._out_size(t, h, h, (kt, 3, 3), d, tp[0], tp[1], sp)
     g = torch.randn(b, *y_shape, c, device="cuda", dtype=torch.bfloat16)
-    span = d * (kt - 1)
-    wf = w.flip(2, 3, 4)
     parts = {
-        ("v1", "fwd"): lambda: ct.dw_forward_v1(x, w, bias, d, tp[0], tp[1], sp),
-        ("v2", "fwd"): lambda: ct.dw_forward(x, w, bias, d, tp[0], tp[1], sp),
-        ("v1", "input grad"): lambda: ct.dw_forward_v1(g, wf, None, d, span - tp[0], span - tp[1], 2 - sp),
-        ("v2", "input grad"): lambda: ct.dw_backward(g, x, w, d, tp[0], tp[1], sp, True, False)[0],
-        ("v1", "weight grad"): lambda: ct.dw_weight_grad_v1(g, x, (kt, 3, 3), d, tp[0], tp[1], sp)[0],
-        ("v2", "weight grad"): lambda: ct.dw_weight_grad(g, x, (kt, 3, 3), d, tp[0], tp[1], sp)[0],
+        "fwd": lambda: ct.dw_forward(x, w, bias, d, tp[0], tp[1], sp),
+        "input grad": lambda: ct.dw_backward(g, x, w, d, tp[0], tp[1], sp, True, False)[0],
+        "weight grad": lambda: ct.dw_weight_grad(g, x, (kt, 3, 3), d, tp[0], tp[1], sp)[0],
     }
     rows = []
-    for part in ("fwd", "input grad", "weight grad"):
-        diff = None
-        for ver in ("v1", "v2"):
-            row = {"what": what, "impl": f"triton {ver}", "kind": part, "ms": None}
-            try:
-                row["ms"] = _cuda_ms(parts[ver, part], repeat)
-            except Exception as err:
-                row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
-            rows.append(row)
+    for part, fn in parts.items():
+        row = {"what": what, "impl": "triton", "kind": part, "ms": None}
         try:
-            diff = rel_error(parts["v2", part]().float(), parts["v1", part]().float())
+            row["ms"] = _cuda_ms(fn, repeat)
         except Exception as err:
-            diff = f"{type(err).__name__}: {str(err)[:200]}"
-        rows[-1]["v2_vs_v1"] = diff
+            row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
+        rows.append(row)
     xg = x.detach().requires_grad_()
     wg = w.detach().requires_grad_()
     bg = bias.detach().requires_grad_()
@@ -237,7 +224,7 @@ def _kernel_case(what, b, t, h, c, kt, d, tp, sp, repeat) -> list[dict]:
     def cudnn_fb():
         cudnn_f().backward(g.permute(0, 4, 1, 2, 3))
 
-    for impl, kind, fn in (("op (v2)", "fwd+bwd", op_fb), ("cuDNN channels-first", "fwd", cudnn_f),
+    for impl, kind, fn in (("op", "fwd+bwd", op_fb), ("cuDNN channels-first", "fwd", cudnn_f),
                            ("cuDNN channels-first", "fwd+bwd", cudnn_fb)):
         row = {"what": what, "impl": impl, "kind": kind, "ms": None}
         try:
@@ -283,12 +270,10 @@ def kernel_timings(repeat: int) -> list[dict]:
 
 
 def print_kernels(rows: list[dict]) -> None:
-    say(f"{'kernel':24s} {'impl':22s} {'kind':12s} {'ms':>8s}  v2 vs v1")
+    say(f"{'kernel':24s} {'impl':22s} {'kind':12s} {'ms':>8s}")
     for r in rows:
         ms = f"{r['ms']:8.3f}" if r["ms"] is not None else "   error"
-        d = r.get("v2_vs_v1", "")
-        d = f"{d:.1e}" if isinstance(d, float) else d
-        say(f"{r['what']:24s} {r['impl']:22s} {r['kind']:12s} {ms}  {d} {r.get('error', '')}")
+        say(f"{r['what']:24s} {r['impl']:22s} {r['kind']:12s} {ms}  {r.get('error', '')}")
 
 
 # ---------------------------------------------------------------------------------------------

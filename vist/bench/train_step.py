@@ -9,16 +9,17 @@ CPUs. Shapes default to the paper's on CUDA (batch 16, 128 frames, 16×16 grid, 
 bf16 autocast) and to the small preset's on CPUs (batch 2, 48 frames, 384-d, extractor width 32,
 float32).
 
-Variants: ``reference`` (``nn.Conv3d`` model), ``fast`` (:class:`~vist.model.FastViST`, eager),
-``fast-compile`` (``torch.compile`` of the fast model; the depthwise convs stay opaque custom
-ops), and on CUDA ``fast-graph`` / ``fast-compile-graph``: the whole step — forward, loss,
-backward and a ``capturable`` AdamW step — captured once as one CUDA graph and replayed (static
-inputs; the warm-up runs on a side stream first, autocast without its weight cache). For the
-graph variants the peak covers warm-up and capture as well (a replay allocates nothing).
-``fast-recompute`` / ``fast-recompute-graph``: the fast model with ``recompute=True`` (the
-extractor layers' activations recomputed in the backward pass: less memory);
-``fast-compile-lowmem-graph``: ``fast-compile-graph`` with the compiler told to keep only
-:data:`LOWMEM_BUDGET` of the activations (it chooses what to recompute).
+A variant (:class:`StepVariant`) is a few independent options: the model (``reference``, the
+``nn.Conv3d`` model, or ``fast``, :class:`~vist.model.FastViST`), ``compile`` (``torch.compile``
+of the fast model; the depthwise convs stay opaque custom ops), ``recompute`` (FastViST's
+``recompute=True``: the extractor layers' activations recomputed in the backward pass),
+``lowmem`` (compiled, with the compiler told to keep only :data:`LOWMEM_BUDGET` of the
+activations) and ``graph`` (CUDA only: the whole step — forward, loss, backward and a
+``capturable`` AdamW step — captured once as one CUDA graph and replayed; static inputs, the
+warm-up on a side stream, autocast without its weight cache; the peak then covers warm-up and
+capture). On the command line a variant is named by its options joined with ``-`` in that
+order (``fast-compile-graph``, ``fast-recompute-graph``, …; :data:`VARIANTS`), the names of the
+stored tables' rows.
 
 Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes, bf16):
 389–401 ms per step, 12.3 GiB peak; target for the fast model on one H100/H200: ≤ 40 ms, ≤ 8 GiB.
@@ -27,6 +28,7 @@ Reference figures (SPEC §7, one H200, the authors' module at the paper's shapes
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -35,18 +37,60 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch._functorch.config as functorch_config
 
 from vist.bench.common import BenchTable, device_name, median_times
+from vist.losses import ViSTLoss
+from vist.model import ViST, ViSTConfig
+from vist.model.fast import FastViST
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
-VARIANTS = ("reference", "fast", "fast-compile", "fast-graph", "fast-compile-graph", "fast-recompute",
-            "fast-recompute-graph", "fast-compile-lowmem-graph")
 LOWMEM_BUDGET = 0.5
 """``torch._functorch.config.activation_memory_budget`` of the ``lowmem`` variants: the compiler
 keeps this fraction of the activations and recomputes the rest in the backward pass, chosen by
 its min-cut partitioner (the hand-written ``recompute`` uses a checkpoint that the compiler does
 not trace)."""
+
+
+@dataclass(frozen=True)
+class StepVariant:
+    """How one training step runs: which model, and the options of the fast one (see the module docstring)."""
+
+    model: str = "fast"
+    compile: bool = False
+    recompute: bool = False
+    lowmem: bool = False
+    graph: bool = False
+
+    def __post_init__(self) -> None:
+        if self.model not in ("reference", "fast"):
+            raise ValueError(f"StepVariant: model must be 'reference' or 'fast', found {self.model!r}")
+        if self.model == "reference" and (self.compile or self.recompute or self.lowmem or self.graph):
+            raise ValueError("StepVariant: the reference model takes no options")
+        if self.lowmem and not self.compile:
+            raise ValueError("StepVariant: lowmem is a compiler setting; it needs compile=True")
+
+    @property
+    def name(self) -> str:
+        """The variant's name: its model and options joined with ``-`` (e.g. ``fast-compile-graph``)."""
+        flags = ("compile", "recompute", "lowmem", "graph")
+        return "-".join([self.model] + [f for f in flags if getattr(self, f)])
+
+    @classmethod
+    def parse(cls, name: str) -> StepVariant:
+        """The variant named ``name`` (one of :data:`VARIANTS`)."""
+        if name not in VARIANTS:
+            raise ValueError(f"variant: expected one of {', '.join(VARIANTS)}, found {name!r}")
+        return VARIANTS[name]
+
+
+VARIANTS: dict[str, StepVariant] = {v.name: v for v in (
+    StepVariant("reference"), StepVariant(), StepVariant(compile=True), StepVariant(graph=True),
+    StepVariant(compile=True, graph=True), StepVariant(recompute=True), StepVariant(recompute=True, graph=True),
+    StepVariant(compile=True, lowmem=True, graph=True))}
+"""The variants that ``--variants`` accepts, by name."""
+
 REFERENCE_NOTE = ("Reference (SPEC §7): the authors' module at the paper's shapes on one H200, bf16: "
                   "389-401 ms/step, 12.3 GiB peak. Target on one H100/H200: <= 40 ms, <= 8 GiB.")
 
@@ -93,8 +137,6 @@ def make_step(model: torch.nn.Module, inputs: StepInputs, bf16: bool, graph: boo
     and return a step that replays it; AdamW is then ``capturable`` and autocast runs without its
     cast cache, as CUDA graph capture requires.
     """
-    from vist.losses import ViSTLoss
-
     loss_fn = ViSTLoss()
     device = inputs.x.device
     if graph and device.type != "cuda":
@@ -180,18 +222,14 @@ def time_steps(step: Callable[[], Any], device: torch.device, steps: int, warmup
             "last_loss": float(loss) if loss is not None else None}
 
 
-def build(variant: str, reference: torch.nn.Module) -> torch.nn.Module:
-    """The model of one variant (see :data:`VARIANTS`), from the reference (same weights)."""
-    import copy
-
-    from vist.model.fast import FastViST
-
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: expected one of {', '.join(VARIANTS)}, found {variant!r}")
-    if variant == "reference":
+def build(variant: StepVariant | str, reference: torch.nn.Module) -> torch.nn.Module:
+    """The model of one variant (a :class:`StepVariant` or its name), from the reference (same weights)."""
+    if isinstance(variant, str):
+        variant = StepVariant.parse(variant)
+    if variant.model == "reference":
         return copy.deepcopy(reference)
-    fast = FastViST.from_reference(reference, recompute="recompute" in variant)
-    return torch.compile(fast) if "compile" in variant else fast
+    fast = FastViST.from_reference(reference, recompute=variant.recompute)
+    return torch.compile(fast) if variant.compile else fast
 
 
 SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers=6, cells=90, grid=16,
@@ -203,8 +241,7 @@ SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers
 def small_preset_now() -> dict[str, int]:
     """The small preset's Vi-ST step today, read from its settings: windows per step, frames per
     window, feature dimension and grid of its prior, extractor width and depth."""
-    from vist.model import ViSTConfig
-    from vist.presets import PRESETS
+    from vist.presets import PRESETS  # the preset and training settings modules import much more
     from vist.prior import BACKBONES
     from vist.prior.vit import PATCH
     from vist.train.settings import settings_for
@@ -220,9 +257,6 @@ def small_preset_now() -> dict[str, int]:
 def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -> BenchTable:
     """Training frames per second of the small preset's Vi-ST step now against :data:`SMALL_BEFORE`,
     on the CPU (FastViST, float32, random inputs), timed in turns in one process."""
-    from vist.model import ViST, ViSTConfig
-    from vist.model.fast import FastViST
-
     if threads:
         torch.set_num_threads(threads)
     dev = torch.device("cpu")
@@ -261,10 +295,6 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         variants: str = "reference,fast", no_bf16: bool = False, small_presets: bool = False) -> BenchTable:
     """Time the training step of each variant; returns a :class:`~vist.bench.common.BenchTable`.
     ``small_presets``: :func:`compare_small` instead."""
-    import torch._functorch.config as functorch_config
-
-    from vist.model import ViST, ViSTConfig
-
     if small_presets:
         return compare_small(steps or 4, warmup if warmup is not None else 1, threads)
 
@@ -300,17 +330,17 @@ def run(device: str = "auto", batch: int | None = None, frames: int | None = Non
         model = step = None
         try:
             torch.manual_seed(1)  # the same dropout masks for every variant on CPUs
-            graph = name.endswith("-graph")
+            variant = StepVariant.parse(name)
             _reset_peak(dev)
-            budget = LOWMEM_BUDGET if "lowmem" in name else 1.0
+            budget = LOWMEM_BUDGET if variant.lowmem else 1.0
             with functorch_config.patch(activation_memory_budget=budget):  # read when compiling
-                model = build(name, reference)
-                step = make_step(model, inputs, bf16, graph=graph)
-                row.update({k: v for k, v in time_steps(step, dev, steps, warmup, reset_peak=not graph).items()
-                            if k in row})
+                model = build(variant, reference)
+                step = make_step(model, inputs, bf16, graph=variant.graph)
+                row.update({k: v for k, v in time_steps(step, dev, steps, warmup,
+                                                        reset_peak=not variant.graph).items() if k in row})
             if row["ms_per_step"]:
                 row["frames_per_s"] = 1e3 * shape["batch"] * shape["frames"] / row["ms_per_step"]
-            if name == "reference":
+            if variant.model == "reference":
                 base_ms = row["ms_per_step"]
             if base_ms and row["ms_per_step"]:
                 row["speedup"] = base_ms / row["ms_per_step"]

@@ -5,36 +5,31 @@ the source index (no padded copy in time or space is ever made), accumulation is
 the input dtype (bf16 under autocast), and no kernel uses ``tl.dot`` (so fp32 is exact fp32,
 never TF32). There is no atomic: partial sums are added by PyTorch, deterministically.
 
-**v2** (used by the operator):
-
 * rows are read with a channel stride that is a multiple of 16 — a tensor whose channel count
   is not (Vi-ST's 90 cells) is copied once, zero-filled to the next multiple of 16, so that
-  loads are 16-byte vectors (a row of 90 bf16 is 180 bytes: unaligned, one 2-byte load per
-  element otherwise); outputs are written unpadded;
+  loads are 16-byte vectors; outputs are written unpadded;
 * :func:`dw_forward` — a program owns ``BLOCK_P`` output positions ``(b, h, w)`` × ``BLOCK_C``
   channels × a **run of R output frames** ``t0, t0 + d, …`` (d the dilation). It walks the
   ``R + kt − 1`` input frames the run needs, once each: every loaded input tile is multiplied
   into the R accumulators (time tap ``m − j`` for output j), so a (25, 3, 3) kernel costs
   ``(R + 24)/R`` tile loads per output frame and spatial tap instead of 25. The weights are
   pre-arranged ``[kt + 2(R − 1), kh, kw, C]`` in fp32 with R − 1 zero taps at each end, so the
-  taps of a run need no mask. Positions are indexed once per program; inside the time loop only
-  a scalar frame offset changes. With the flipped kernel and complementary padding the same
-  kernel is the input gradient;
-* :func:`dw_weight_grad` (3×3 spatial kernels) — a program owns one time tap × a chunk of output
-  frames × ``BLOCK_P`` positions × ``BLOCK_C`` channels and keeps **one fp32 accumulator per
-  spatial tap** (9 register tiles): each frame's gradient tile is loaded once for the 9 taps, the
-  products are accumulated elementwise, and the reduction over positions (a cross-thread sum)
-  happens once per program instead of once per tap and position block.
+  taps of a run need no mask. With the flipped kernel and complementary padding the same
+  kernel is the input gradient (:func:`dw_backward`);
+* :func:`dw_weight_grad`, 3×3 spatial kernels (every depthwise conv of Vi-ST) — a program owns
+  one time tap × a chunk of output frames × ``BLOCK_P`` positions × ``BLOCK_C`` channels and
+  keeps **one fp32 accumulator per spatial tap** (9 register tiles): each frame's gradient tile
+  is loaded once for the 9 taps, and the reduction over positions happens once per program;
+* :func:`dw_weight_grad`, other spatial sizes — one program per time tap × chunk of flattened
+  output positions × channel block, reducing over positions once per tap and position block
+  (a general, slower kernel on unpadded contiguous rows).
 
-**v1** (the first version, kept for comparison in ``tools/gpu_train_step.py`` and as the weight
-gradient of spatial kernels other than 3×3): one program per tile of flattened output positions
-× channel block recomputing every source index for each of the ``kt·kh·kw`` taps, and a weight
-gradient that reduces over positions once per tap and position block.
+Launch shapes: :func:`fwd_config` and :func:`wgrad_config` (measurements in
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import torch
@@ -42,55 +37,12 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-__all__ = ["KERNELS", "dw_backward", "dw_forward", "dw_forward_v1", "dw_weight_grad", "dw_weight_grad_v1",
-           "fwd_config", "wgrad_config"]
-
-KERNELS = os.environ.get("VIST_DWCONV_KERNELS", "v2")
-"""Kernels behind the operator: ``"v2"`` (default) or ``"v1"`` (set ``VIST_DWCONV_KERNELS=v1``: a
-fallback should v2 ever fail on some GPU or Triton version)."""
+__all__ = ["dw_backward", "dw_forward", "dw_weight_grad", "fwd_config", "wgrad_config"]
 
 
 # ---------------------------------------------------------------------------------------------
-# v1 kernels
+# weight gradient of any spatial size
 # ---------------------------------------------------------------------------------------------
-
-@triton.jit
-def _dw_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, P, C, T_in, H_in, W_in, T_out, H_out, W_out,
-                   DIL, OFF_T, OFF_H, OFF_W, KT,
-                   KH: tl.constexpr, KW: tl.constexpr, HAS_BIAS: tl.constexpr,
-                   BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
-    p = tl.program_id(0) * BLOCK_P + tl.arange(0, BLOCK_P)
-    c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-    pm = p < P
-    cm = c < C
-    # output position → (b, t, h, w)
-    wo = p % W_out
-    r = p // W_out
-    ho = r % H_out
-    r = r // H_out
-    to = r % T_out
-    b = r // T_out
-    acc = tl.zeros([BLOCK_P, BLOCK_C], dtype=tl.float32)
-    for kt in range(KT):
-        ti = to + kt * DIL - OFF_T
-        mt = pm & (ti >= 0) & (ti < T_in)
-        base_t = b * T_in + ti
-        for kh in tl.static_range(KH):
-            hi = ho + kh - OFF_H
-            mh = mt & (hi >= 0) & (hi < H_in)
-            base_h = base_t * H_in + hi
-            for kw in tl.static_range(KW):
-                wi = wo + kw - OFF_W
-                m = mh & (wi >= 0) & (wi < W_in)
-                row = (base_h * W_in + wi).to(tl.int64) * C
-                xv = tl.load(x_ptr + row[:, None] + c[None, :], mask=m[:, None] & cm[None, :], other=0.0)
-                wv = tl.load(w_ptr + c * (KT * KH * KW) + (kt * KH + kh) * KW + kw, mask=cm, other=0.0)
-                acc += xv.to(tl.float32) * wv.to(tl.float32)[None, :]
-    if HAS_BIAS:
-        acc += tl.load(b_ptr + c, mask=cm, other=0.0).to(tl.float32)[None, :]
-    out = p.to(tl.int64)[:, None] * C + c[None, :]
-    tl.store(y_ptr + out, acc.to(y_ptr.dtype.element_ty), mask=pm[:, None] & cm[None, :])
-
 
 @triton.jit
 def _dw_wgrad_kernel(g_ptr, x_ptr, part_ptr, P, C, T_in, H_in, W_in, T_out, H_out, W_out,
@@ -136,8 +88,8 @@ def _dw_wgrad_kernel(g_ptr, x_ptr, part_ptr, P, C, T_in, H_in, W_in, T_out, H_ou
 
 
 # ---------------------------------------------------------------------------------------------
-# v2: time-run forward (each input frame loaded once for R output frames), 3×3 weight gradient
-# with one register accumulator per spatial tap, channel rows padded to a multiple of 16
+# time-run forward (each input frame loaded once for R output frames), 3×3 weight gradient with
+# one register accumulator per spatial tap; channel rows padded to a multiple of 16
 # ---------------------------------------------------------------------------------------------
 
 @triton.jit
@@ -288,7 +240,7 @@ def _dw_wgrad3x3_kernel(g_ptr, x_ptr, part_ptr, NP, SG, SX, CP,
 
 
 # ---------------------------------------------------------------------------------------------
-# v1 wrappers
+# wrappers
 # ---------------------------------------------------------------------------------------------
 
 def _blocks(c: int) -> tuple[int, int]:
@@ -296,28 +248,9 @@ def _blocks(c: int) -> tuple[int, int]:
     return 64, block_c
 
 
-def dw_forward_v1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int,
-                  before: int, after: int, spatial_pad: int) -> torch.Tensor:
-    """v1 depthwise conv (kept for comparison): ``x [B, T, H, W, C]`` contiguous → ``[B, T', H', W', C]``."""
-    bsz, t_in, h_in, w_in, c = x.shape
-    kt, kh, kw = weight.shape[2:]
-    t_out = t_in + before + after - dilation * (kt - 1)
-    h_out, w_out = h_in + 2 * spatial_pad - kh + 1, w_in + 2 * spatial_pad - kw + 1
-    y = torch.empty(bsz, t_out, h_out, w_out, c, device=x.device, dtype=x.dtype)
-    p = bsz * t_out * h_out * w_out
-    block_p, block_c = _blocks(c)
-    w = weight.detach().contiguous()
-    b = bias.detach().contiguous() if bias is not None else w
-    grid = (triton.cdiv(p, block_p), triton.cdiv(c, block_c))
-    _dw_fwd_kernel[grid](x, w, b, y, p, c, t_in, h_in, w_in, t_out, h_out, w_out,
-                         dilation, before, spatial_pad, spatial_pad, kt, KH=kh, KW=kw,
-                         HAS_BIAS=bias is not None, BLOCK_P=block_p, BLOCK_C=block_c, num_warps=4)
-    return y
-
-
-def dw_weight_grad_v1(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], dilation: int, before: int,
-                      after: int, spatial_pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """v1 (any kh, kw): (``∂w [C, 1, kt, kh, kw]``, ``∂b [C]``), fp32, from ``g [B, T', H', W', C]``, ``x``."""
+def _wgrad_any(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], dilation: int, before: int,
+               spatial_pad: int) -> torch.Tensor:
+    """Any (kh, kw): ``∂w [C, 1, kt, kh, kw]`` fp32 from contiguous ``g [B, T', H', W', C]`` and ``x [B, T, H, W, C]``."""
     kt, kh, kw = kernel
     bsz, t_out, h_out, w_out, c = g.shape
     t_in, h_in, w_in = x.shape[1:4]
@@ -334,17 +267,11 @@ def dw_weight_grad_v1(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], d
         g, x.contiguous(), part, p, c, t_in, h_in, w_in, t_out, h_out, w_out, dilation, before,
         spatial_pad, spatial_pad, kt, per_chunk, n_blocks, KH=kh, KW=kw,
         BLOCK_S=triton.next_power_of_2(kh * kw), BLOCK_P=block_p, BLOCK_C=block_c, num_warps=4)
-    gw = part.sum(0).view(kt, kh, kw, c).permute(3, 0, 1, 2).unsqueeze(1).contiguous()
-    gb = g.reshape(-1, c).sum(0, dtype=torch.float32)
-    return gw, gb
+    return part.sum(0).view(kt, kh, kw, c).permute(3, 0, 1, 2).unsqueeze(1).contiguous()
 
-
-# ---------------------------------------------------------------------------------------------
-# v2 wrappers
-# ---------------------------------------------------------------------------------------------
 
 def fwd_config(kt: int, c: int) -> tuple[int, int, int, int]:
-    """Default ``(R, BLOCK_P, BLOCK_C, num_warps)`` of the v2 forward for ``kt`` time taps, ``c`` channels.
+    """Default ``(R, BLOCK_P, BLOCK_C, num_warps)`` of the forward for ``kt`` time taps, ``c`` channels.
 
     R (output frames per program) trades tile loads (``(R + kt − 1)/R`` per output frame) against
     multiply-adds with a zero weight at the ends of a run (``(R + kt − 1)/kt`` of the useful ones).
@@ -354,11 +281,10 @@ def fwd_config(kt: int, c: int) -> tuple[int, int, int, int]:
 
 
 def wgrad_config(kt: int, c: int) -> tuple[int, int, int]:
-    """Default ``(BLOCK_P, BLOCK_C, num_warps)`` of the v2 3×3 weight gradient (9 accumulators of BLOCK_P × BLOCK_C).
+    """Default ``(BLOCK_P, BLOCK_C, num_warps)`` of the 3×3 weight gradient (9 accumulators of BLOCK_P × BLOCK_C).
 
-    (16, 32, 4): the fastest of the sweep on an H100 at the extractor's and the first CMST
-    level's shapes (``benchmarks/train_step_gpu.json``: 0.96 and 1.95 ms against 1.06 and 2.21
-    ms for the former (32, 32, 4)).
+    The fastest of the H100 sweep at the extractor's and the first CMST level's shapes
+    (``benchmarks/README.md``).
     """
     return 16, 32, 4
 
@@ -435,8 +361,6 @@ def dw_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
 
     ``config``: ``(R, BLOCK_P, BLOCK_C, num_warps)``, default :func:`fwd_config`.
     """
-    if KERNELS == "v1":
-        return dw_forward_v1(x.contiguous(), weight, bias, dilation, before, after, spatial_pad)
     return _forward_padded(_pad_channels(x), x.shape[-1], weight, bias, dilation, before, after, spatial_pad,
                            config)
 
@@ -446,12 +370,15 @@ def dw_weight_grad(g: torch.Tensor, x: torch.Tensor, kernel: Sequence[int], dila
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """(``∂w [C, 1, kt, kh, kw]``, ``∂b [C]``), fp32, from ``g [B, T', H', W', C]`` and ``x [B, T, H, W, C]``.
 
-    3×3 spatial kernels use the v2 kernel (``config``: ``(BLOCK_P, BLOCK_C, num_warps)``, default
-    :func:`wgrad_config`, optionally followed by the number of frame chunks); other sizes the v1 kernel.
+    3×3 spatial kernels use the 9-accumulator kernel (``config``: ``(BLOCK_P, BLOCK_C, num_warps)``,
+    default :func:`wgrad_config`, optionally followed by the number of frame chunks); other sizes
+    the general kernel (``config`` unused). ``after`` is implied by the shapes (kept for symmetry
+    with :func:`dw_forward`).
     """
-    if tuple(kernel[1:]) != (3, 3) or KERNELS == "v1":
-        return dw_weight_grad_v1(g, x, kernel, dilation, before, after, spatial_pad)
     c = g.shape[-1]
+    if tuple(kernel[1:]) != (3, 3):
+        return (_wgrad_any(g.contiguous(), x, kernel, dilation, before, spatial_pad),
+                g.reshape(-1, c).sum(0, dtype=torch.float32))
     gw = _wgrad_padded(_pad_channels(g), _pad_channels(x), c, kernel, dilation, before, spatial_pad, config)
     return gw, g.reshape(-1, c).sum(0, dtype=torch.float32)
 
@@ -468,13 +395,6 @@ def dw_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, dilat
     kt, kh, kw = weight.shape[2:]
     c = x.shape[-1]
     span = dilation * (kt - 1)
-    if KERNELS == "v1":
-        grad = grad.contiguous()
-        gi = (dw_forward_v1(grad, weight.flip(2, 3, 4), None, dilation, span - before, span - after,
-                            kh - 1 - spatial_pad) if need_input else None)
-        gw, gb = (dw_weight_grad_v1(grad, x, (kt, kh, kw), dilation, before, after, spatial_pad) if need_weight
-                  else (None, None))
-        return gi, gw, gb
     gp = _pad_channels(grad)
     gi = gw = gb = None
     if need_input:
@@ -484,6 +404,6 @@ def dw_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, dilat
         if (kh, kw) == (3, 3):
             gw = _wgrad_padded(gp, _pad_channels(x), c, (kt, kh, kw), dilation, before, spatial_pad, None)
         else:
-            gw = dw_weight_grad_v1(grad.contiguous(), x, (kt, kh, kw), dilation, before, after, spatial_pad)[0]
+            gw = _wgrad_any(grad.contiguous(), x, (kt, kh, kw), dilation, before, spatial_pad)
         gb = grad.reshape(-1, c).sum(0, dtype=torch.float32)
     return gi, gw, gb

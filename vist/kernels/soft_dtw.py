@@ -24,14 +24,15 @@ line and page: 100× slower at 800 × 800).
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Sequence
 
 import torch
 
-__all__ = ["soft_alignment", "soft_dtw", "triton_available", "vist_windows", "windowed_divergence"]
+from vist.kernels.backend import resolve_backend, triton_available
+from vist.kernels.settings import KernelSettings
+from vist.kernels.windows import unfold_windows, vist_windows
 
+__all__ = ["soft_alignment", "soft_dtw", "triton_available", "vist_windows", "windowed_divergence"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -56,35 +57,6 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor, gamma: float) -> None:
         raise ValueError(f"soft_dtw: x is on {x.device}, y on {y.device}; expected the same device")
     if not gamma > 0:
         raise ValueError(f"soft_dtw: gamma must be > 0, found {gamma}")
-
-
-@functools.lru_cache(maxsize=1)
-def triton_available() -> bool:
-    """Whether Triton can be imported (the GPU kernels need it; the CPU path does not)."""
-    try:
-        import triton  # noqa: F401
-    except Exception:  # pragma: no cover - depends on the installation
-        return False
-    return True
-
-
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
-
-
-def _resolve_backend(backend: str, device: torch.device) -> str:
-    if backend not in ("auto", "torch", "triton"):
-        raise ValueError(f"backend must be 'auto', 'torch' or 'triton', found {backend!r}")
-    if backend == "auto":
-        return "triton" if device.type == "cuda" and triton_available() else "torch"
-    if backend == "triton":
-        if not triton_available():
-            raise RuntimeError("backend='triton' requested but triton is not installed")
-        if device.type != "cuda" and not _interpreting():
-            raise RuntimeError(
-                f"backend='triton' needs CUDA tensors (found {device}) or TRITON_INTERPRET=1 "
-                "set before triton is imported")
-    return backend
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +276,7 @@ def _sdtw_torch(x: torch.Tensor, y: torch.Tensor, gamma: float, normalize: bool)
 # ---------------------------------------------------------------------------------------------
 
 def soft_dtw(x: torch.Tensor, y: torch.Tensor, gamma: float = 0.1, normalize: bool = False,
-             backend: str = "auto") -> torch.Tensor:
+             backend: str = "auto", settings: KernelSettings | None = None) -> torch.Tensor:
     """Soft-DTW between batches of sequences, differentiable in both.
 
     Args:
@@ -319,6 +291,8 @@ def soft_dtw(x: torch.Tensor, y: torch.Tensor, gamma: float = 0.1, normalize: bo
             device), ``"triton"`` (one kernel launch computes values and gradients for the whole
             batch; CUDA, or CPU tensors under ``TRITON_INTERPRET=1``) or ``"auto"`` (Triton on
             CUDA when installed, else torch).
+        settings: the Triton kernels' knobs (default :data:`vist.kernels.settings.DEFAULT_SETTINGS`);
+            unused by the torch path.
 
     Returns:
         ``[B]`` soft-DTW values (unnormalised sum of costs along the soft path), in the dtype of
@@ -326,47 +300,16 @@ def soft_dtw(x: torch.Tensor, y: torch.Tensor, gamma: float = 0.1, normalize: bo
     """
     _check_pair(x, y, gamma)
     gamma = float(gamma)
-    if _resolve_backend(backend, x.device) == "triton":
-        from vist.kernels import triton_sdtw
+    if resolve_backend(backend, x.device) == "triton":
+        from vist.kernels import triton_sdtw  # imports triton: only on the Triton path
 
-        return triton_sdtw.soft_dtw_triton(x, y, gamma, normalize)
+        return triton_sdtw.soft_dtw_triton(x, y, gamma, normalize, settings)
     return _sdtw_torch(x, y, gamma, normalize)
 
 
-def vist_windows(T: int, divisors: Sequence[int] = (20, 10)) -> list[tuple[int, int, int]]:
-    """The Vi-ST soft-DTW windows of a length-``T`` clip (SPEC §4).
-
-    For each divisor ``k`` the window size is ``w = ⌊T/k⌋``, the hop ``⌊w/2⌋`` and the starts
-    ``0, hop, 2·hop, …`` while ``start < T - w``: the authors' loop skips the last window (the one
-    that would end exactly at ``T``); we keep that. At ``T = 128`` this gives ``(6, 3, 41)`` and
-    ``(12, 6, 20)``.
-
-    Returns:
-        one ``(w, hop, n_windows)`` per divisor.
-
-    Raises:
-        ValueError: if a window would be shorter than 2 frames (``T`` too short for the divisor).
-    """
-    out = []
-    for k in divisors:
-        w = T // int(k)
-        if w < 2:
-            raise ValueError(f"vist_windows: T={T} gives window ⌊T/{k}⌋={w}; need at least 2 frames "
-                             f"(T >= {2 * int(k)})")
-        hop = w // 2
-        n = len(range(0, T - w, hop))
-        out.append((w, hop, n))
-    return out
-
-
-def _windows_torch(a: torch.Tensor, w: int, hop: int, n: int) -> torch.Tensor:
-    """Windows ``[B*n, w, cells]`` (copied) of ``a [B, T, cells]``."""
-    win = a.unfold(1, w, hop)[:, :n]            # [B, n, cells, w]
-    return win.permute(0, 1, 3, 2).reshape(-1, w, a.shape[2])
-
-
 def windowed_divergence(pred: torch.Tensor, target: torch.Tensor, divisors: Sequence[int] = (20, 10),
-                        gamma: float = 0.1, backend: str = "auto") -> torch.Tensor:
+                        gamma: float = 0.1, backend: str = "auto",
+                        settings: KernelSettings | None = None) -> torch.Tensor:
     """The Vi-ST soft-DTW terms ``S_w``: mean windowed soft-DTW divergence per window size.
 
     Each ``[B, T, cells]`` clip is cut into the windows of :func:`vist_windows`; matching windows
@@ -381,6 +324,7 @@ def windowed_divergence(pred: torch.Tensor, target: torch.Tensor, divisors: Sequ
         backend: as in :func:`soft_dtw`. The Triton path reads windows of up to 32 frames in
             place (no copies) and runs one launch forward (values and per-window gradients) and
             one backward (overlap-add) for all windows of all sizes; longer windows are copied.
+        settings: the Triton kernels' knobs, as in :func:`soft_dtw`.
 
     Returns:
         ``[len(divisors)]`` tensor ``(S_{⌊T/k⌋} for k in divisors)``.
@@ -391,13 +335,13 @@ def windowed_divergence(pred: torch.Tensor, target: torch.Tensor, divisors: Sequ
     _check_pair(pred, target, gamma)
     windows = vist_windows(pred.shape[1], divisors)
     gamma = float(gamma)
-    if _resolve_backend(backend, pred.device) == "triton":
-        from vist.kernels import triton_sdtw
+    if resolve_backend(backend, pred.device) == "triton":
+        from vist.kernels import triton_sdtw  # imports triton: only on the Triton path
 
-        return triton_sdtw.windowed_divergence_triton(pred, target, windows, gamma)
+        return triton_sdtw.windowed_divergence_triton(pred, target, windows, gamma, settings)
     terms = []
     for w, hop, n in windows:
-        d = _sdtw_torch(_windows_torch(pred, w, hop, n), _windows_torch(target, w, hop, n),
+        d = _sdtw_torch(unfold_windows(pred, w, hop, n), unfold_windows(target, w, hop, n),
                         gamma, normalize=True)
         terms.append(d.mean())
     return torch.stack(terms)

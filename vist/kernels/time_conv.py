@@ -2,11 +2,10 @@
 
 Vi-ST's expensive convolutions are *depthwise* (one filter per channel, ``groups = C``): the
 video extractor's (3, 3, 3) convs with time dilation 1 … 32 and the CMST blocks' per-cell
-(w, 3, 3) convs, w up to 25. PyTorch's CPU backward of these is slow (a per-group loop: the
-(25, 3, 3) conv on ``[2, 90, 72, 16, 16]`` takes 0.6 s of one core against 20 ms forward) and
-cuDNN spends most of the authors' GPU step in layout transforms. Here they are one operator,
-``torch.ops.vist.dwconv3d``, on **channels-last** tensors ``[B, T, H, W, C]`` (the layout in
-which a 1×1×1 conv is a plain matrix product):
+(w, 3, 3) convs, w up to 25. PyTorch's CPU backward of these is a slow per-group loop and
+cuDNN spends most of the authors' GPU step in layout transforms (``benchmarks/README.md``).
+Here they are one operator, ``torch.ops.vist.dwconv3d``, on **channels-last** tensors
+``[B, T, H, W, C]`` (the layout in which a 1×1×1 conv is a plain matrix product):
 
 * CPU (pure PyTorch): oneDNN's channels-last depthwise convs throughout. Forward: one 3D conv of
   the padded input for undilated kernels; a dilated kernel is split into its time taps, each a 2D
@@ -35,7 +34,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from vist.kernels.soft_dtw import _resolve_backend
+from vist.kernels.backend import resolve_backend
 
 __all__ = ["depthwise_conv3d", "depthwise_conv3d_reference"]
 
@@ -85,7 +84,7 @@ def depthwise_conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
         ``[B, T', H', W', C]`` in ``x``'s dtype (see the module docstring for the sizes).
     """
     _check(x, weight, bias, dilation, time_pad, spatial_pad)
-    backend = _resolve_backend(backend, x.device)
+    backend = resolve_backend(backend, x.device)
     return torch.ops.vist.dwconv3d(x.contiguous(), weight, bias, int(dilation), int(time_pad[0]),
                                    int(time_pad[1]), int(spatial_pad), backend)
 
@@ -219,7 +218,7 @@ def _out_shape(x: torch.Tensor, weight: torch.Tensor, d: int, before: int, after
 def _dwconv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int,
               before: int, after: int, spatial_pad: int, backend: str) -> torch.Tensor:
     if backend == "triton":
-        from vist.kernels import conv_triton
+        from vist.kernels import conv_triton  # imports triton: only on the Triton path
 
         return conv_triton.dw_forward(x, weight, bias, dilation, before, after, spatial_pad)
     return _cpu_forward(x, weight, bias, dilation, before, after, spatial_pad)
@@ -239,7 +238,7 @@ def _dwconv3d_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor
     span = dilation * (kt - 1)
     grad = grad.contiguous()
     if backend == "triton":
-        from vist.kernels import conv_triton
+        from vist.kernels import conv_triton  # imports triton: only on the Triton path
 
         gi, gw, gb = conv_triton.dw_backward(grad, x, weight, dilation, before, after, spatial_pad,
                                              need_input, need_weight)

@@ -1,92 +1,53 @@
-"""Triton soft-DTW kernels: value and gradient of a whole batch in one launch, no atomics.
+"""Triton soft-DTW kernels: values and gradients of a whole batch in one launch, no atomics.
 
 Imported lazily by :mod:`vist.kernels.soft_dtw` (only when the Triton path is used), so the
-package works where Triton is missing. Under ``TRITON_INTERPRET=1`` (set before Triton is
-imported) the same kernels run on CPU tensors, which is how CI tests them.
+package works where Triton is missing. Under ``TRITON_INTERPRET=1`` (set before this module is
+imported) the same kernels run on CPU tensors, which is how the tests run them. Launch shapes
+and variants come from a :class:`vist.kernels.settings.KernelSettings` (results do not depend
+on them); measurements are in ``benchmarks/README.md``.
 
 Notation as in :mod:`vist.kernels.soft_dtw`: cost ``C[i, j] = ||a_i - b_j||²``, table ``R``,
 soft alignment ``E = ∂R[La-1, Lb-1]/∂C``, and ``Q = R - C`` (the softmin a cell took). Every
 kernel walks the anti-diagonals ``s = i + j``; the cells of a diagonal are independent and sit on
 the lanes of a program, lane ↔ row ``i``. Softmins are log-sum-exps around the minimum (stable at
-γ = 1e-3; every exponent is ≤ 0 in the forward, and ``Q[successor] - R[cell] ≤ 0`` in the
-backward); cells outside the table hold ``R = +inf`` / ``E = 0`` and every neighbour term is
+γ = 1e-3); cells outside the table hold ``R = +inf`` / ``E = 0`` and every neighbour term is
 guarded by ``tl.where``, so no NaN/inf reaches a result.
 
-**Gradients are formed in the forward launch** (when an input needs one): the program runs the
+The gradients are formed in the forward launch (when an input needs one): a program runs the
 forward sweep, then the reverse sweep for ``E``, then turns ``E`` into the gradients of its own
 sequences, written with plain stores to buffers it owns. The autograd backward only scales them
-by the incoming gradient (and, for the Vi-ST windows, overlap-adds the windows). There are no
-atomics anywhere (the previous kernels atomically added a ``[lanes, d]`` tile per diagonal: ~26 k
-contended atomics per item, the likely cause of their 2.45 ms for the Vi-ST term and 18.6 ms for
-``[90, 800, 1]`` on an H200), and the results are deterministic.
+by the incoming gradient (and, for the Vi-ST windows, overlap-adds the windows). Results are
+deterministic.
 
-Two kernels:
-
-* ``_tile_kernel`` — short sequences (≤ ``TILE_MAX`` = 32 steps: the Vi-ST windows, 6 and 12
-  frames of 90 cells). One program per (batch item, window) handles the three pairs of a
-  divergence, ``(x, y)``, ``(x, x)``, ``(y, y)``, together as a ``[4, BL]`` tile (pair × row;
-  pair 3 is padding): the x and y windows are read once, in place from ``[B, T, cells]``
-  through their strides (both window sizes in one launch: programs ``>= split`` belong to the
-  second size). Steps:
-
-  1. the three cost matrices ``[BL, BL]`` from the loaded rows (squared differences, chunked over
-     the features), stored once, diagonal-major ``[pair, s, i]``, in a 16 KiB per-program
-     scratch (L2-resident: 976 programs × 16 KiB at B = 16);
-  2. forward sweep: the previous diagonal of ``R`` stays in registers; its shift by one row
-     (``R[i-1, j]``) is ``tl.gather`` (a warp shuffle: one warp per program), and the diagonal
-     neighbour ``R[i-1, j-1]`` is the previous step's shifted vector — no global round trip on
-     the dependency chain, only the (independent) cost row is loaded and ``Q`` is stored for
-     the reverse sweep (``Q`` as computed, not ``R - C``: that difference loses ``ulp(R)/γ``);
-  3. reverse sweep for ``E`` the same way (``E`` and ``Q`` of the next diagonal in registers,
-     shifted by ``tl.gather``; ``R = C + Q`` is bitwise the forward's), ``E`` stored over ``Q``;
-  4. ``E`` read back as ``[BL, BL]`` tiles ``A = E_xy``, ``S = E_xx``, ``T = E_yy``; the
-     gradients of the divergence ``D(x,y) - ½(D(x,x) + D(y,y))`` are
-     ``∂/∂x = 2[(rowsum A - rowsum S)·x - A y + S x]`` and
-     ``∂/∂y = 2[(colsum A - rowsum T)·y - Aᵀ x + T y]`` (``S``, ``T`` are symmetric — the
-     recursion on a symmetric cost matrix is bitwise symmetric — so ``D(x,x)``'s two argument
-     slots give ``2·S``), one pass over the features, stored per window.
-
-  The Vi-ST backward is one more small launch (``_overlap_add_kernel``): each frame sums the
-  windows that cover it (≤ ⌈w/hop⌉ per size), scaled by ``∂L/∂S_w / (B · n_w)``, and writes the
-  input gradient in the input dtype (frames in no window get 0) — no zero-fill, no atomics.
-  ``num_warps`` is 1 for ``BL ≤ 16`` (4 at ``BL = 32``) so that many programs share an SM: the
-  976 programs of the Vi-ST term are one wave, and each program's time is the latency of its
-  2·(2w-1) dependent diagonal steps plus two passes over the features. The feature chunk ``BD``
-  keeps a ``[BL, BL, BD]`` temporary at ≤ ``TILE_TEMP_VALUES`` = 64 values per thread (BD = 8
-  for the Vi-ST windows: 12 chunks for 90 cells). The passes over the features are chains of
-  dependent loads, so fewer, wider chunks pay off: in a sweep on an H100
-  (``tools/gpu_kernels.py``, ``benchmarks/kernels_gpu.json``) the kernel took 0.085 ms at 64
-  values per thread against 0.122 ms at 16 (BD = 2), 0.091 ms at 128, and more with 2 or 4 warps
-  or pipelined loops. The two diagonal loops contain no barrier (shuffles, two cost/``Q`` loads,
-  six ``ex2`` per thread and step). The cost row is read
-  from the scratch rather than extracted from a register tile, which would cost a
-  ``[BL, BL]`` masked reduction per step; its load does not depend on the previous step.
-  A plain :func:`soft_dtw_triton` on short sequences uses the same kernel with one program per
-  batch item (one pair, or the three pairs of the divergence). ``tl.gather`` can be replaced by
-  a masked-sum shift (``GATHER=False``, same results); that variant is used automatically if the
-  gather variant fails to compile. Windows longer than ``TILE_MAX`` (``T > 640`` at the paper's
-  divisors) fall back to copied windows through the long kernel.
+* ``_tile_kernel`` — sequences of at most ``settings.tile_max`` steps (the Vi-ST windows, 6 and
+  12 frames of 90 cells). One program per (batch item, window) handles the three pairs of a
+  divergence, ``(x, y)``, ``(x, x)``, ``(y, y)``, as a ``[4, BL]`` tile (pair × row; pair 3 is
+  padding); the windows are read in place from ``[B, T, cells]`` through their strides, both
+  window sizes in one launch (programs ``>= split`` belong to the second size). Steps: (1) the
+  three cost matrices ``[BL, BL]``, stored diagonal-major ``[pair, s, i]`` in a per-program
+  scratch; (2) forward sweep with the previous diagonal of ``R`` in registers, shifted by one
+  row with ``tl.gather`` (or a masked sum), ``Q`` stored as computed; (3) reverse sweep for
+  ``E`` the same way, ``E`` stored over ``Q``; (4) the gradients of
+  ``D(x,y) - ½(D(x,x) + D(y,y))``: with ``A = E_xy``, ``S = E_xx``, ``T = E_yy``,
+  ``∂/∂x = 2[(rowsum A - rowsum S)·x - A y + S x]`` and
+  ``∂/∂y = 2[(colsum A - rowsum T)·y - Aᵀ x + T y]``, stored per window. The Vi-ST backward
+  is one more launch (``_overlap_add_kernel``): each frame sums the windows that cover it,
+  scaled by ``∂L/∂S_w / (B · n_w)``. A plain :func:`soft_dtw_triton` on short sequences uses the
+  same kernel with one program per batch item.
 
 * ``_long_kernel`` — longer sequences (e.g. ``[90, 800, 1]``). One program per pair, lanes =
-  the cells of a diagonal (up to 1024 lanes, 8 warps; longer diagonals are processed in lane
-  chunks, so any length works). The dependency between diagonals is inherent, so the step is
-  kept lean: cost from the two rows (no reduction loop when ``d`` fits one chunk), the previous
-  two diagonals of ``R`` (then of ``E``) in a per-program rolling buffer of 3 rows (L1/L2),
-  ``Q`` kept for the reverse sweep in a compact diagonal-major buffer (``La · Lb`` floats),
-  ``tl.debug_barrier()`` between diagonals. In the reverse sweep each cell adds
-  ``2·E[i,j]·(a_i - b_j)`` to row ``i`` of the program's own ``∂/∂a`` buffer and subtracts it from
-  row ``j`` of its ``∂/∂b`` buffer: on one diagonal rows and columns are distinct and the barrier
-  orders diagonals, so plain read-modify-writes suffice (no atomics); the pairs of a divergence
-  are combined afterwards by a few tensor operations. The diagonals stay in global memory rather
-  than in registers: exchanging neighbours between 8 warps goes through shared memory and a
-  barrier anyway, and the rolling buffer gives lane chunks (any length) for free. Expected
-  (not yet measured): a few hundred cycles per diagonal, i.e. ~1 ms for ``[90, 800, 1]``
-  forward and backward (1599 diagonals each way, one program per SM); the ``Q`` buffer is
-  ``4·La·Lb`` bytes per pair (230 MB at ``[90, 800, 1]``).
+  the cells of a diagonal (up to ``settings.long_max_lanes``; longer diagonals in lane chunks).
+  The previous two diagonals of ``R`` (then of ``E``) live in a per-program rolling buffer of 3
+  rows, ``Q`` in a compact diagonal-major buffer (``4·La·Lb`` bytes per pair), and
+  ``tl.debug_barrier()`` separates diagonals. In the reverse sweep each cell adds
+  ``2·E[i,j]·(a_i - b_j)`` to row ``i`` of its ``∂/∂a`` buffer and subtracts it from row ``j``
+  of its ``∂/∂b`` buffer (rows and columns are distinct on a diagonal: plain read-modify-writes);
+  the pairs of a divergence are combined afterwards. Windows longer than ``tile_max`` are copied
+  (:func:`vist.kernels.windows.unfold_windows`) and go through this kernel.
 
 Both paths are CUDA-graph capturable: no host synchronisation, no ``.item()``; buffers are
-allocated per call with ``torch.empty``/``torch.zeros`` (the graph's pool during capture), and the
-only cache (the 0/1 matrix summing windows per size) is built with device operations.
+allocated per call, and the only cache (the 0/1 matrix summing windows per size) is built with
+device operations.
 """
 
 from __future__ import annotations
@@ -98,33 +59,14 @@ import torch
 import triton
 import triton.language as tl
 
+from vist.kernels.settings import DEFAULT_SETTINGS, KernelSettings
+from vist.kernels.windows import unfold_windows
+
 _INF = tl.constexpr(float("inf"))  # globals read inside @triton.jit must be constexpr
 
-TILE_MAX = 32
-"""Longest sequence (steps) handled by the register-tile kernel; longer ones use the long kernel."""
-
-LONG_MAX_LANES = 1024
-"""Most lanes of the long kernel; longer diagonals are processed in chunks of this many cells."""
-
-TILE_TEMP_VALUES = 64
-"""Values per thread of the tile kernel's ``[BL, BL, BD]`` feature temporaries: sets the feature
-chunk ``BD`` (64: BD = 8 at BL = 16 with one warp, 12 chunks for 90 cells; the fastest setting
-of the H100 sweep in ``benchmarks/kernels_gpu.json``)."""
-
-TILE_WARPS: int | None = None
-"""Warps per tile-kernel program (None: 1 for BL ≤ 16, 4 above)."""
-
-TILE_STAGES: int | None = None
-"""Software-pipelining stages of the tile kernel's feature-chunk loops (``tl.range``; None: Triton's default)."""
-
-TILE_PREFETCH = False
-"""Load each diagonal's costs (and, in the reverse sweep, its ``Q``) one step ahead in the tile
-kernel's sweeps, so that their latency overlaps the previous step's softmin (same results; not
-yet timed on a GPU: ``tools/gpu_kernels.py`` sweeps it)."""
-
-USE_GATHER = True
-"""Shift diagonals with ``tl.gather`` in the tile kernel (else a masked sum; same results).
-Switched off automatically, with a warning, if the gather variant fails to compile."""
+_GATHER_BROKEN: set[str] = set()
+"""Device types on which the ``tl.gather`` variant of the tile kernel failed to compile: the
+masked-sum shift is used there for the rest of the process (a warning says so once)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,25 +285,24 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
-def _tile_config(lmax: int, d: int) -> tuple[int, int, int]:
-    """(BL rows, BD features per chunk, num_warps) of the tile kernel: ≤ ``TILE_TEMP_VALUES``
+def _tile_config(lmax: int, d: int, settings: KernelSettings) -> tuple[int, int, int]:
+    """(BL rows, BD features per chunk, num_warps) of the tile kernel: ≤ ``settings.tile_temp_values``
     values per thread in a ``[BL, BL, BD]`` temporary."""
     bl = max(2, _next_pow2(lmax))
-    warps = TILE_WARPS or (1 if bl <= 16 else 4)
-    bd = max(1, min(64, (32 * TILE_TEMP_VALUES * warps) // (bl * bl), _next_pow2(d)))
+    warps = settings.tile_warps or (1 if bl <= 16 else 4)
+    bd = max(1, min(64, (32 * settings.tile_temp_values * warps) // (bl * bl), _next_pow2(d)))
     return bl, bd, warps
 
 
 def _tile(x: torch.Tensor, y: torch.Tensor, *, N: int, M: int, n_win: int, hop: int, split: int,
           N2: int, n_win2: int, hop2: int, n_items: int, pairs: int, inv1: float, inv2: float,
-          gamma: float, need_grad: bool):
+          gamma: float, need_grad: bool, settings: KernelSettings):
     """Launch the tile kernel: (values [n_items], ∂/∂x windows [n_items, LA, d],
     ∂/∂y windows [n_items, LB, d]) — gradients unscaled, ``None`` unless ``need_grad``."""
-    global USE_GATHER
     d = x.shape[2]
     np_ = 4 if pairs == 3 else 1
     LA, LB = max(N, N2), max(M, N2)
-    bl, bd, warps = _tile_config(max(LA, LB), d)
+    bl, bd, warps = _tile_config(max(LA, LB), d, settings)
     dev = x.device
     f32 = torch.float32
     val = torch.empty(n_items, device=dev, dtype=f32)
@@ -373,14 +314,15 @@ def _tile(x: torch.Tensor, y: torch.Tensor, *, N: int, M: int, n_win: int, hop: 
         gxs = gys = val
     args = (x, y, *x.stride(), *y.stride(), d, N, M, n_win, hop, split, N2, n_win2, hop2,
             val, inv1, inv2, gxs, gys, LA, LB, scr, math.log2(math.e) / gamma, gamma * math.log(2.0))
-    meta = dict(NP=np_, BL=bl, BD=bd, NEED_GRAD=need_grad, STAGES=TILE_STAGES, PREFETCH=TILE_PREFETCH,
-                num_warps=warps)
+    meta = dict(NP=np_, BL=bl, BD=bd, NEED_GRAD=need_grad, STAGES=settings.tile_stages,
+                PREFETCH=settings.tile_prefetch, num_warps=warps)
+    gather = settings.gather and dev.type not in _GATHER_BROKEN
     try:
-        _tile_kernel[(n_items,)](*args, GATHER=USE_GATHER, **meta)
+        _tile_kernel[(n_items,)](*args, GATHER=gather, **meta)
     except Exception as err:  # pragma: no cover - only where tl.gather does not compile
-        if not USE_GATHER:
+        if not gather:
             raise
-        USE_GATHER = False
+        _GATHER_BROKEN.add(dev.type)
         warnings.warn(f"soft-DTW tile kernel: tl.gather variant failed ({err!r}); using the "
                       "masked-sum shift", RuntimeWarning, stacklevel=2)
         _tile_kernel[(n_items,)](*args, GATHER=False, **meta)
@@ -510,14 +452,14 @@ def _long_kernel(x_ptr, y_ptr, sxb, sxt, sxc, syb, syt, syc, D, N, M, n_pair,
             tl.debug_barrier()
 
 
-def _long(x: torch.Tensor, y: torch.Tensor, pairs: int, gamma: float, need_grad: bool):
+def _long(x: torch.Tensor, y: torch.Tensor, pairs: int, gamma: float, need_grad: bool, max_lanes: int):
     """Launch the long kernel: (values [B, pairs], ∂/∂a [B, pairs, L, d], ∂/∂b [B, pairs, L, d])
     with ``L = max(N, M)``; gradients unscaled, ``None`` unless ``need_grad``."""
     B, N, d = x.shape
     M = y.shape[1]
     lmax = max(N, M)
     diag = lmax if pairs == 3 else min(N, M)           # longest diagonal of any pair
-    block = min(max(16, _next_pow2(diag)), _next_pow2(LONG_MAX_LANES))
+    block = min(max(16, _next_pow2(diag)), _next_pow2(max_lanes))
     warps = 8 if block >= 512 else 4 if block >= 128 else 2
     bd = max(1, min(_next_pow2(d), (256 * warps) // block, 64))  # ≤ 8 values per thread
     n_items = B * pairs
@@ -543,17 +485,17 @@ def _long(x: torch.Tensor, y: torch.Tensor, pairs: int, gamma: float, need_grad:
 # ---------------------------------------------------------------------------------------------
 
 def _pairs_forward(x: torch.Tensor, y: torch.Tensor, gamma: float, normalize: bool,
-                   need_grad: bool):
+                   need_grad: bool, settings: KernelSettings):
     """Soft-DTW values (or divergences) ``[B]`` and unscaled gradients ``[B, N, d]``, ``[B, M, d]``."""
     B, N, _ = x.shape
     M = y.shape[1]
     pairs = 3 if normalize else 1
-    if max(N, M) <= TILE_MAX:
+    if max(N, M) <= settings.tile_max:
         val, gx, gy = _tile(x, y, N=N, M=M, n_win=1, hop=0, split=B, N2=1, n_win2=1, hop2=0,
                             n_items=B, pairs=pairs, inv1=1.0, inv2=1.0, gamma=gamma,
-                            need_grad=need_grad)
+                            need_grad=need_grad, settings=settings)
         return val, gx, gy
-    v, ga, gb = _long(x, y, pairs, gamma, need_grad)
+    v, ga, gb = _long(x, y, pairs, gamma, need_grad, settings.long_max_lanes)
     if not normalize:
         return v[:, 0], (ga[:, 0, :N] if need_grad else None), (gb[:, 0, :M] if need_grad else None)
     val = v[:, 0] - 0.5 * (v[:, 1] + v[:, 2])
@@ -569,9 +511,10 @@ class _PairsFn(torch.autograd.Function):
     are computed in the forward launch and scaled here."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, y: torch.Tensor, gamma: float, normalize: bool):
+    def forward(ctx, x: torch.Tensor, y: torch.Tensor, gamma: float, normalize: bool,
+                settings: KernelSettings):
         need = bool(ctx.needs_input_grad[0] or ctx.needs_input_grad[1])
-        val, gx, gy = _pairs_forward(x, y, gamma, normalize, need)
+        val, gx, gy = _pairs_forward(x, y, gamma, normalize, need, settings)
         if need:
             ctx.save_for_backward(gx, gy)
         ctx.dtypes = (x.dtype, y.dtype)
@@ -584,12 +527,13 @@ class _PairsFn(torch.autograd.Function):
         g = gout.to(torch.float32)[:, None, None]
         out_x = (gx * g).to(ctx.dtypes[0]) if ctx.needs_input_grad[0] else None
         out_y = (gy * g).to(ctx.dtypes[1]) if ctx.needs_input_grad[1] else None
-        return out_x, out_y, None, None
+        return out_x, out_y, None, None, None
 
 
-def soft_dtw_triton(x: torch.Tensor, y: torch.Tensor, gamma: float, normalize: bool) -> torch.Tensor:
+def soft_dtw_triton(x: torch.Tensor, y: torch.Tensor, gamma: float, normalize: bool,
+                    settings: KernelSettings | None = None) -> torch.Tensor:
     """Triton soft-DTW of ``x [B, N, d]`` and ``y [B, M, d]`` → ``[B]`` (or the divergence)."""
-    return _PairsFn.apply(x, y, gamma, normalize).to(x.dtype)
+    return _PairsFn.apply(x, y, gamma, normalize, settings or DEFAULT_SETTINGS).to(x.dtype)
 
 
 _SUM_BY_SIZE: dict[tuple, torch.Tensor] = {}
@@ -611,7 +555,8 @@ class _WindowsFn(torch.autograd.Function):
     """The Vi-ST terms ``[n_sizes]``: one tile launch forward, one overlap-add launch backward."""
 
     @staticmethod
-    def forward(ctx, pred: torch.Tensor, target: torch.Tensor, windows: tuple, gamma: float):
+    def forward(ctx, pred: torch.Tensor, target: torch.Tensor, windows: tuple, gamma: float,
+                settings: KernelSettings):
         B, T, d = pred.shape
         (w1, h1, n1), (w2, h2, n2) = windows[0], windows[-1] if len(windows) == 2 else (1, 1, 0)
         split = B * n1
@@ -620,7 +565,7 @@ class _WindowsFn(torch.autograd.Function):
         val, gxs, gys = _tile(pred, target, N=w1, M=w1, n_win=n1, hop=h1, split=split,
                               N2=w2, n_win2=max(n2, 1), hop2=h2, n_items=n_items, pairs=3,
                               inv1=1.0 / (B * n1), inv2=1.0 / (B * max(n2, 1)), gamma=gamma,
-                              need_grad=need)
+                              need_grad=need, settings=settings)
         if need:
             ctx.save_for_backward(gxs, gys)
         ctx.geom = (B, T, d, w1, h1, n1, w2, h2, n2, split)
@@ -644,20 +589,22 @@ class _WindowsFn(torch.autograd.Function):
             gxs, gys, g, gx, gy, T, d, gxs.shape[1], w1, h1, n1, 1.0 / (B * n1),
             w2, h2, n2, 1.0 / (B * max(n2, 1)), split, kmax, BT=bt, BD=bd, num_warps=4)
         return (gx if ctx.needs_input_grad[0] else None,
-                gy if ctx.needs_input_grad[1] else None, None, None)
+                gy if ctx.needs_input_grad[1] else None, None, None, None)
 
 
 def windowed_divergence_triton(pred: torch.Tensor, target: torch.Tensor,
-                               windows: list[tuple[int, int, int]], gamma: float) -> torch.Tensor:
-    """The Vi-ST terms ``S_w`` ``[len(windows)]`` (1 or 2 window sizes), windows read in place."""
+                               windows: list[tuple[int, int, int]], gamma: float,
+                               settings: KernelSettings | None = None) -> torch.Tensor:
+    """The Vi-ST terms ``S_w`` ``[len(windows)]`` (1 or 2 window sizes) of ``pred`` and ``target``
+    ``[B, T, cells]``; windows of up to ``settings.tile_max`` frames are read in place."""
+    settings = settings or DEFAULT_SETTINGS
     if len(windows) not in (1, 2):
         raise ValueError(f"the Triton windowed divergence takes 1 or 2 window sizes, found {len(windows)}")
-    if max(w for w, _, _ in windows) <= TILE_MAX:
-        return _WindowsFn.apply(pred, target, tuple(windows), gamma).to(pred.dtype)
+    if max(w for w, _, _ in windows) <= settings.tile_max:
+        return _WindowsFn.apply(pred, target, tuple(windows), gamma, settings).to(pred.dtype)
     # longer windows (T > 640 at the paper's divisors): copies of the windows, long kernel
     terms = []
     for w, hop, n in windows:
-        a = pred.unfold(1, w, hop)[:, :n].permute(0, 1, 3, 2).reshape(-1, w, pred.shape[2])
-        b = target.unfold(1, w, hop)[:, :n].permute(0, 1, 3, 2).reshape(-1, w, pred.shape[2])
-        terms.append(soft_dtw_triton(a, b, gamma, normalize=True).mean())
+        a, b = unfold_windows(pred, w, hop, n), unfold_windows(target, w, hop, n)
+        terms.append(soft_dtw_triton(a, b, gamma, normalize=True, settings=settings).mean())
     return torch.stack(terms)

@@ -30,7 +30,7 @@ differ from the reference's draws; the distribution is the same).
 
 On CUDA the forward has no host synchronisation and allocates nothing outside PyTorch's caching
 allocator, so a whole training step (with a ``capturable`` optimiser) can be captured as one
-CUDA graph (``fast-graph`` in ``python -m vist.bench train-step``), and ``torch.compile`` traces
+CUDA graph (``--variants fast-graph`` in ``python -m vist.bench train-step``), and ``torch.compile`` traces
 it as one graph (the depthwise convs are opaque ``torch.library`` custom ops).
 """
 
@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from vist.kernels.settings import DEFAULT_SETTINGS, KernelSettings
 from vist.kernels.time_conv import depthwise_conv3d
 from vist.model.layers import TimeConv3d
 from vist.model.vi_st import CMSTBlock, ViST, ViSTConfig
@@ -76,7 +77,7 @@ def _full_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
 
     Both channel counts are zero-padded to multiples of ``align`` first (default: 8 on CUDA, 1
     elsewhere): cuDNN's NHWC kernels would otherwise pad the tensors themselves in every pass
-    (with 90 cells: ~2.4× slower forward and backward at the paper's shapes, measured on an H100).
+    (``benchmarks/README.md``).
     """
     cout, cin = weight.shape[:2]
     align = align or (8 if x.is_cuda else 1)
@@ -101,24 +102,23 @@ class FastViST(ViST):
             ``"torch"`` or ``"triton"`` (see :func:`vist.kernels.depthwise_conv3d`).
         recompute: recompute each extractor layer's conv → BatchNorm → ReLU → projection in the
             backward pass rather than keep its activations (less memory, a little more time).
-
-    Attributes:
-        fuse_residual: compute each CMST block's residual path inside its full (1, 3, 3) conv
-            (see :meth:`_cmst`); ``None`` (default): on CUDA only — on 2 CPU cores oneDNN's conv
-            with the doubled outputs was ~15 % slower per step than the average pool it replaces.
+        settings: the kernels' knobs (:class:`vist.kernels.KernelSettings`; default
+            :data:`~vist.kernels.settings.DEFAULT_SETTINGS`); here ``settings.fuse_residual``:
+            compute each CMST block's residual path inside its full (1, 3, 3) conv (see
+            :meth:`_cmst`), ``None``: on CUDA only (slower on CPUs: ``benchmarks/README.md``).
     """
 
-    fuse_residual: bool | None = None
-
     def __init__(self, config: ViSTConfig | None = None, backend: str = "auto",
-                 recompute: bool = False) -> None:
+                 recompute: bool = False, settings: KernelSettings | None = None) -> None:
         super().__init__(config)
         self.backend = backend
         self.recompute = recompute
+        self.settings = settings or DEFAULT_SETTINGS
         self._recomputing = False
 
     @classmethod
-    def from_reference(cls, model: ViST, backend: str = "auto", recompute: bool = False) -> FastViST:
+    def from_reference(cls, model: ViST, backend: str = "auto", recompute: bool = False,
+                       settings: KernelSettings | None = None) -> FastViST:
         """A fast copy of ``model``: same parameters, buffers, device, dtype and train/eval mode.
 
         The copy does not draw random numbers, so converting does not change what a seeded run
@@ -133,6 +133,7 @@ class FastViST(ViST):
         fast.__class__ = cls  # same modules and state; only forward differs
         fast.backend = backend
         fast.recompute = recompute
+        fast.settings = settings or DEFAULT_SETTINGS
         fast._recomputing = False
         return fast
 
@@ -140,7 +141,7 @@ class FastViST(ViST):
         """A reference :class:`ViST` copy of this model (same state)."""
         ref = copy.deepcopy(self)
         ref.__class__ = ViST
-        del ref.backend, ref.recompute, ref._recomputing
+        del ref.backend, ref.recompute, ref.settings, ref._recomputing
         return ref
 
     # -- pieces --------------------------------------------------------------------------------
@@ -235,11 +236,11 @@ class FastViST(ViST):
         conv whose taps are the 1×1×1 weights ÷ (kh·kw). When the block has a full (1, kh, kw)
         branch (every level of the paper's design), both are computed by one 2D conv with the
         two weights stacked (2C outputs): no pooling pass, no separate 1×1×1 GEMM
-        (``fuse_residual``; on CUDA by default).
+        (``settings.fuse_residual``; on CUDA by default).
         """
         c = x.shape[-1]
         pool = block.pool
-        fuse = self.fuse_residual if self.fuse_residual is not None else x.is_cuda
+        fuse = self.settings.fuse_residual if self.settings.fuse_residual is not None else x.is_cuda
         fusable = fuse and (pool.kernel_size[0] == 1 and pool.stride in (1, (1, 1, 1)) and pool.padding in (0, (0, 0, 0))
                    and pool.divisor_override is None)
         total = pooled = None
