@@ -14,8 +14,9 @@ from vist.data import Recording
 from vist.data.retina import CellType, RetinaParams, make_cells
 from vist.experiments import ablation, complementary, layers, losses, rf_recovery
 from vist.experiments import generalization as gen
-from vist.experiments.common import CC, mean_sd, movie_pairs, pm, resolve_seeds, run_experiment
+from vist.experiments.common import mean_sd, movie_pairs, pm, resolve_seeds, run_experiment
 from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
+from vist.metrics import Scores
 from vist.train import RunSpec
 
 
@@ -32,8 +33,9 @@ class FakeRun:
                                                                            "commit": "abc"}})
 
     @property
-    def summary(self) -> dict[str, float]:
-        return {CC: self.cc, "sd_kl": self.sd_kl, "cc_normalised": self.cc / 0.9}
+    def scores(self) -> Scores:
+        return Scores(cc=self.cc, cc_abs=abs(self.cc), cc_positive=max(self.cc, 0.0), sd_kl=self.sd_kl,
+                      cc_ceiling=0.9, cc_normalised=self.cc / 0.9, feve=float("nan"))
 
     @property
     def per_cell(self) -> dict[str, np.ndarray]:

@@ -14,14 +14,14 @@ from vist.data.synthetic import simulate
 from vist.train import RunSpec, train_run
 
 PINNED_SUMMARY = {
-    "CC (signed mean, headline)": -0.01158987936459025,
-    "CC (mean |r|, authors' logs)": 0.013894543889038028,
-    "CC (mean of r>0, authors' prediction code)": 0.006913993573343328,
-    "cells with undefined r": 6,
+    "cc": -0.01158987936459025,
+    "cc_abs": 0.013894543889038028,
+    "cc_positive": 0.006913993573343328,
+    "cells_undefined": 6,
     "sd_kl": 834.6453578064999,
     "cc_ceiling": 0.7124617938174914,
     "cc_normalised": -0.03687258124528108,
-    "cells without a usable ceiling": 9,
+    "cells_without_ceiling": 9,
     "feve": 0.0,
 }
 PINNED_HISTORY = [{"epoch": 0, "loss": 0.08077129051089287, "lr": 0.0007137500000000001, "swa_n": 1,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vist.experiments.common import CC, RunLike, beyond_spread, check_choices, labels, mean_sd
+from vist.experiments.common import RunLike, beyond_spread, check_choices, labels, mean_sd
 from vist.experiments.paper import PAPER_SOURCE
 from vist.model import ABLATIONS, Ablation
 from vist.train import RunSpec
@@ -68,14 +68,14 @@ def table(runs: Mapping[tuple[str, int], RunLike]) -> list[dict[str, Any]]:
     by_row: dict[str, list[RunLike]] = {}
     for (key, _), run in runs.items():
         by_row.setdefault(key, []).append(run)
-    base_cc = mean_sd(r.summary[CC] for r in by_row.get("baseline", []))[0]
-    base_kl = mean_sd(r.summary["sd_kl"] for r in by_row.get("baseline", []))[0]
+    base_cc = mean_sd(r.scores.cc for r in by_row.get("baseline", []))[0]
+    base_kl = mean_sd(r.scores.sd_kl for r in by_row.get("baseline", []))[0]
     paper_base = ROWS["baseline"].paper_cc
     out = []
     for key, a in ROWS.items():
         rs = by_row.get(key, [])
-        cc_m, cc_s, n = mean_sd(r.summary[CC] for r in rs)
-        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        cc_m, cc_s, n = mean_sd(r.scores.cc for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.scores.sd_kl for r in rs)
         lab = labels(rs) if rs else {"data": "–", "prior": "–", "preset": "–"}
         out.append({
             "ablation": a.label, "key": key, "seeds": n,

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from vist.experiments.common import CC, RunLike, TrainFn, beyond_spread, mean_sd
+from vist.experiments.common import RunLike, TrainFn, beyond_spread, mean_sd
 from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
 from vist.train import RunSpec
 
@@ -216,7 +216,7 @@ def table(directions: Sequence[Direction]) -> list[dict[str, Any]]:
             lab = rs[0].labels if rs else {}
             out.append({"train→test": dr.name, "cells": n, "models": sum(len(dr.runs[k]) for k in keys),
                         "seeds × draws": count, "top-8 CC (ours)": m, "top-8 CC sd (ours)": sd,
-                        "population CC (ours)": mean_sd(r.summary[CC] for r in rs)[0],
+                        "population CC (ours)": mean_sd(r.scores.cc for r in rs)[0],
                         f"top-8 CC ({PAPER_SOURCE}, read off the figure)": ref.get(n, "–"),
                         "our data": lab.get("data", "–"), "our prior": lab.get("prior", "–"),
                         "preset": lab.get("preset", "–")})

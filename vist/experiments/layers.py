@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from vist.experiments.common import CC, RunLike, beyond_spread, labels, mean_sd
+from vist.experiments.common import RunLike, beyond_spread, labels, mean_sd
 from vist.presets import get_preset
 from vist.prior import BACKBONES
 from vist.train import RunSpec
@@ -85,12 +85,12 @@ def table(runs: Mapping[tuple[int, int], RunLike], preset: str, backbone: str | 
         by_layer.setdefault(n, []).append(run)
     out = []
     for n, rs in by_layer.items():
-        cc_m, cc_s, k = mean_sd(r.summary[CC] for r in rs)
-        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        cc_m, cc_s, k = mean_sd(r.scores.cc for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.scores.sd_kl for r in rs)
         lab = labels(rs)
         out.append({"block": f"L{n}", "n": n, "0-based block": d + n, "seeds": k,
                     "CC (ours)": cc_m, "CC sd (ours)": cc_s, "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s,
-                    "CC / noise ceiling (ours)": mean_sd(r.summary["cc_normalised"] for r in rs)[0],
+                    "CC / noise ceiling (ours)": mean_sd(r.scores.cc_normalised for r in rs)[0],
                     "poster": "figure only (no values in the poster text)",
                     "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"]})
     return sorted(out, key=lambda r: -r["n"])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vist.experiments.ablation import ROWS
-from vist.experiments.common import CC, RunLike, beyond_spread, check_choices, labels, mean_sd
+from vist.experiments.common import RunLike, beyond_spread, check_choices, labels, mean_sd
 from vist.experiments.paper import PAPER_SOURCE
 from vist.losses import ABLATIONS as LOSSES
 from vist.metrics.sdkl import peak_durations
@@ -82,8 +82,8 @@ def table(runs: Mapping[tuple[str, int], RunLike], preset: str) -> list[dict[str
     out = []
     for a in (x for x in ARMS if x in by_arm):
         rs = by_arm[a]
-        cc_m, cc_s, n = mean_sd(r.summary[CC] for r in rs)
-        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        cc_m, cc_s, n = mean_sd(r.scores.cc for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.scores.sd_kl for r in rs)
         lab = labels(rs)
         out.append({"loss": label(a, preset), "key": a, "seeds": n,
                     "CC (ours)": cc_m, "CC sd (ours)": cc_s, "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s,
