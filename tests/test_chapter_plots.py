@@ -1,4 +1,4 @@
-"""Figures of the prior and model chapters (vist.prior.plots, vist.model.plots): drawn at most a
+"""Figures of the prior and model chapters (vist.plots.prior, vist.plots.model): drawn at most a
 column wide, every piece of text at least 9 pt, on small inputs made here."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from vist.model import plots as mplots  # noqa: E402
+from vist.plots import model as mplots  # noqa: E402
+from vist.plots import prior as pplots  # noqa: E402
 from vist.plots.style import COLUMN_INCHES  # noqa: E402
-from vist.prior import plots as pplots  # noqa: E402
 from vist.report import book_style  # noqa: E402
 
 
