@@ -77,6 +77,12 @@ def pm(mean: float, sd: float, digits: int = 3) -> str:
     return f"{mean:.{digits}f}" if not np.isfinite(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
+def pm_column(frame: pd.DataFrame, metric: str, digits: int = 3) -> list[str]:
+    """:func:`pm` of ``frame``'s ``<metric>_mean`` and ``<metric>_sd`` columns, row by row (for a
+    table a chapter shows)."""
+    return [pm(m, s, digits) for m, s in zip(frame[f"{metric}_mean"], frame[f"{metric}_sd"], strict=True)]
+
+
 def labels(runs: Iterable[RunLike]) -> dict[str, str]:
     """Data, prior and preset of a set of runs, each the distinct values joined with " / "."""
     out: dict[str, list[str]] = {"data": [], "prior": [], "preset": []}
