@@ -59,7 +59,7 @@ from vist.experiments import losses as lossx
 from vist.experiments.common import pm_column, resolve_seeds, tidy, train_all
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import book_style, publish, show, source, table
+from vist.report import book_style, publish, show, source, table, titled
 from vist.train import train_run
 
 book_style()
@@ -109,7 +109,8 @@ show(xplots.durations(lossx.durations(target), widths, cells=target.shape[1]),
 # %% tags=["remove-input"]
 dur = pd.DataFrame([{"trace": "recorded (trial mean)", **lossx.duration_summary(lossx.durations(target))}]
                    + [{"trace": name, **lossx.duration_summary(w)} for name, w in widths.items()])
-table(dur, f"Response durations (frames of 33 ms), seed {first}. {label}.", precision=1,
+table(titled(dur, {"median": "median (frames)", "p90": "90th percentile (frames)"}),
+      f"Response durations (frames of 33 ms), seed {first}. {label}.", precision=1,
       formats={"events": "{:,.0f}"})
 
 # %% [markdown]

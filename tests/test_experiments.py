@@ -232,6 +232,7 @@ def test_loss_table_and_durations():
     trace[20:21, 1] = 1.0                  # one event, 2 frames wide
     assert sorted(losses.durations(trace)) == [2.0, 4.0]
     assert losses.duration_summary(np.array([]))["events"] == 0
+    assert losses.duration_summary(np.array([2.0, 4.0, 6.0])) == {"events": 3, "median": 4.0, "p90": 5.6}
 
 
 # ---------------------------------------------------------------- complementary coding

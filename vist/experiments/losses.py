@@ -100,12 +100,12 @@ def durations(pred: np.ndarray, beta: float = 1.0) -> np.ndarray:
 
 
 def duration_summary(widths: np.ndarray) -> dict[str, float]:
-    """Count, median and 90th percentile of a set of durations (frames)."""
+    """``events`` (how many durations), their ``median`` and 90th percentile (``p90``), in frames
+    (NaN for no events); ``widths`` is ``[events]`` durations in frames (:func:`durations`)."""
     w = np.asarray(widths, dtype=np.float64)
     if w.size == 0:
-        return {"events": 0, "median (frames)": float("nan"), "90th percentile (frames)": float("nan")}
-    return {"events": int(w.size), "median (frames)": float(np.median(w)),
-            "90th percentile (frames)": float(np.percentile(w, 90))}
+        return {"events": 0, "median": float("nan"), "p90": float("nan")}
+    return {"events": int(w.size), "median": float(np.median(w)), "p90": float(np.percentile(w, 90))}
 
 
 def findings(rows: pd.DataFrame) -> list[str]:
