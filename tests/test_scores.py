@@ -66,3 +66,12 @@ def test_the_stored_format_1_run_loads_with_its_numbers(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({**record, "format": 7}))
     with pytest.raises(ValueError, match="expected run format 1 or 2, found 7"):
         Run.load(tmp_path)
+
+
+def test_titled_scores_of_the_stored_run_are_its_format_1_summary():
+    """Chapter 6 shows the stored run's scores under the titles it always had, in the same order."""
+    from vist.report import TITLES
+
+    old = json.loads((STORED / "run.json").read_text())["metrics"]["summary"]
+    shown = {TITLES.get(k, k): v for k, v in Run.load(STORED).scores.to_dict().items()}
+    assert list(shown.items()) == list(old.items())
