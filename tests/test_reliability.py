@@ -564,3 +564,23 @@ def test_published_tables_and_benchmark_files_are_strict_json(tmp_path, monkeypa
         text = (tmp_path / name).read_text()
         assert "NaN" not in text and "Infinity" not in text and "null" in text
         json.loads(text, parse_constant=lambda c, name=name: pytest.fail(f"{name} holds {c}"))
+
+
+def test_a_cached_run_of_format_1_is_reused_with_the_same_scores(store, monkeypatch):
+    """A run stored before the summary was keyed by :class:`vist.metrics.Scores` fields (format 1,
+    display labels as keys) loads, is reused without training, and shows the same numbers."""
+    import json
+
+    from vist.metrics.scores import LEGACY_KEYS
+
+    first, _ = _train_run(store, monkeypatch, "format1")
+    record = json.loads((first.path / "run.json").read_text())
+    old_keys = {v: k for k, v in LEGACY_KEYS.items()}
+    record["format"] = 1
+    record["metrics"]["summary"] = {old_keys.get(k, k): v for k, v in record["metrics"]["summary"].items()}
+    assert "CC (signed mean, headline)" in record["metrics"]["summary"]
+    (first.path / "run.json").write_text(json.dumps(record))
+    again, calls = _train_run(store, monkeypatch, "format1")
+    assert calls == 0
+    assert again.record["format"] == 2 and again.scores.to_dict() == pytest.approx(first.scores.to_dict(),
+                                                                                   nan_ok=True)

@@ -1,7 +1,7 @@
 """Figures of the experiments (chapters 7–12): scores over seeds, layer depth, response durations,
-complementary coding, receptive-field recovery. Each takes the rows or tidy frame a
-:mod:`vist.experiments` builder returns; captions (data, prior, preset) go under the figure
-(:func:`vist.report.show`), not into it."""
+complementary coding, receptive-field recovery. Each takes the tidy frame (snake_case data
+columns) a :mod:`vist.experiments` builder returns and titles its axes itself; captions (data,
+prior, preset) go under the figure (:func:`vist.report.show`), not into it."""
 
 from __future__ import annotations
 
