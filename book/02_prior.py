@@ -63,9 +63,9 @@ from IPython.display import Markdown, display
 from vist.bench import prior as prior_bench
 from vist.cache import cache_dir
 from vist.data import load, rf_to_grid
+from vist.plots import prior as pplots
 from vist.presets import get_preset
 from vist.prior import PixelPrior, make_prior
-from vist.prior import plots as pplots
 from vist.prior.analysis import layer_similarity, linear_cka, pca_colors
 from vist.prior.store import has_entry
 from vist.report import book_style, show, source, table

@@ -68,7 +68,7 @@ from vist.model import (
     shape_table,
     temporal_reach,
 )
-from vist.model import plots as mplots
+from vist.plots import model as mplots
 from vist.presets import get_preset
 from vist.prior import BACKBONES, I3DPrior
 from vist.report import book_style, show, source, table

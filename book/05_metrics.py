@@ -48,7 +48,7 @@ from vist.metrics import (
     sd_kl_details,
     split_half_reliability,
 )
-from vist.report import book_style, show, source, table
+from vist.report import TITLES, book_style, show, source, table
 
 rec = vist.data.load(data, movie=train_movie, seed=seed)
 book_style()
@@ -86,7 +86,7 @@ cell = int(np.argsort(clipped)[len(clipped) // 2]) if example_cell is None else 
 
 # %%
 summaries = {name: cc(pred, target).summary() for name, pred in predictions.items()}
-table(pd.DataFrame(summaries).rename_axis("mean over cells").reset_index(),
+table(pd.DataFrame(summaries).rename(index=TITLES).rename_axis("mean over cells").reset_index(),
       f"CC of each stand-in prediction against the trial mean. {label}")
 
 # %%

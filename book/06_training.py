@@ -65,10 +65,10 @@ import pandas as pd
 import vist
 from vist.bench.summary import small_preset_step
 from vist.experiments import generalization as gen
-from vist.experiments.common import CC, plateau, train_all
+from vist.experiments.common import plateau, train_all
 from vist.plots import training as tplots
 from vist.presets import get_preset
-from vist.report import book_style, publish, show, source, table
+from vist.report import TITLES, book_style, publish, show, source, table
 from vist.train import train_run
 from vist.train.runs import Run
 from vist.train.settings import differences
@@ -127,7 +127,7 @@ show(tplots.curves(curves), f"Learning curves of the four models, seed {seed}, p
 
 # %% tags=["remove-input"]
 table(pd.DataFrame([{"model": m, "train→test": d, "epochs": len(r.history),
-                     "final CC": r.summary[CC],
+                     "final CC": r.scores.cc,
                      "CC range, last 3 epochs": plateau(r.history)} for (m, d), r in curves.items()]),
       f"Has each model stopped improving? The range of its per-epoch test CC over its last three "
       f"epochs (seed {seed}). {label}.", precision=3)
@@ -155,7 +155,7 @@ show(tplots.learning_curves(run), f"Vi-ST learning curves ({tplots.log_frames(ru
 # would reach against a trial mean this noisy. FEVE follows Cadena et al. (2019).
 
 # %% tags=["remove-input"]
-summary = pd.DataFrame([{"quantity": k, "value": v} for k, v in run.summary.items() if isinstance(v, float | int)])
+summary = pd.DataFrame([{"quantity": TITLES.get(k, k), "value": v} for k, v in run.scores.to_dict().items()])
 publish(summary, "training")
 table(summary, f"Vi-ST, {gen.direction(*directions[0])}: scores on the whole test split. {source(run)}; "
       f"{run.record['parameters']:,} parameters; trained in {run.record['timings']['train_s']:.0f} s on "
@@ -200,14 +200,15 @@ prov = gpu_run.record["provenance"]
 gpu_label = f"{source(gpu_run)} · {prov['device']}, {prov['date'][:10]}, commit {prov['commit']}"
 t = gpu_run.record["timings"]
 s = gpu_run.record["settings"]
-publish(pd.DataFrame([{"quantity": k, "value": v} for k, v in gpu_run.summary.items()]), "training_paper_gpu")
+gpu_scores = {TITLES.get(k, k): v for k, v in gpu_run.scores.to_dict().items()}
+publish(pd.DataFrame([{"quantity": k, "value": v} for k, v in gpu_scores.items()]), "training_paper_gpu")
 table(pd.DataFrame([
     {"quantity": "epochs × steps", "value": f"{s['epochs']} × {s['batches_per_epoch']}"},
     {"quantity": "recordings + features (s)", "value": f"{t['inputs_s']:.1f}"},
     {"quantity": "training incl. per-epoch scoring (s)", "value": f"{t['train_s']:.1f}"},
     {"quantity": "median step (ms)", "value": f"{t['step_ms_median']:.1f}"},
     {"quantity": "whole run (s)", "value": f"{t['total_s']:.1f}"},
-    *[{"quantity": k, "value": f"{v:.3f}"} for k, v in gpu_run.summary.items() if isinstance(v, float)]]),
+    *[{"quantity": k, "value": f"{v:.3f}"} for k, v in gpu_scores.items() if isinstance(v, float)]]),
     f"The stored paper-preset run (stored GPU run). {gpu_label}.")
 
 # %% tags=["remove-input"]

@@ -64,7 +64,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from vist.experiments import ablation
-from vist.experiments.common import pm, resolve_seeds, tidy, train_all
+from vist.experiments.common import pm_column, resolve_seeds, tidy, train_all
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
 from vist.report import book_style, publish, show, source, table
@@ -94,10 +94,10 @@ label = source(runs[next(iter(runs))])
 # The right panel is our SD-KL, the poster's duration metric (lower is better).
 
 # %% tags=["remove-input"]
-names = {r["key"]: r["ablation"] for r in rows_table}
+names = dict(zip(rows_table["key"], rows_table["ablation"], strict=True))
 scores = tidy(runs, ("row",)).assign(row=lambda d: d["row"].map(names))
-poster = pd.DataFrame([{"row": r["ablation"], "cc": r[f"CC ({ablation.PAPER_SOURCE})"]}
-                       for r in rows_table if r["status"] == "run"])
+ran = rows_table[rows_table["status"] == "run"].reset_index(drop=True)
+poster = ran[["ablation", "poster_cc"]].rename(columns={"ablation": "row", "poster_cc": "cc"})
 fig = xplots.seed_points(scores, x="row", metrics=("cc", "sd_kl"), reference=poster, horizontal=True,
                          height=0.55 * len(keys) + 1.4)
 show(fig, f"Ablations, {train_movie}→{test_movie}; dots: seeds {list(seed_list)}; diamonds: "
@@ -107,22 +107,16 @@ show(fig, f"Ablations, {train_movie}→{test_movie}; dots: seeds {list(seed_list
 # ## The table
 
 # %% tags=["remove-input"]
-ran = [r for r in rows_table if r["status"] == "run"]
-shown = pd.DataFrame([{
-    "ablation": r["ablation"],
-    "CC": pm(r["CC (ours)"], r["CC sd (ours)"]),
-    "ΔCC": r["ΔCC vs baseline (ours)"],
-    "SD-KL": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
-    "CC, poster": r[f"CC ({ablation.PAPER_SOURCE})"],
-    "ΔCC, poster": r[f"ΔCC ({ablation.PAPER_SOURCE})"],
-    "seeds": r["seeds"]} for r in ran])
-left_out = [r["ablation"] for r in rows_table if r["status"] != "run"]
+shown = pd.DataFrame({"ablation": ran["ablation"], "CC": pm_column(ran, "cc"), "ΔCC": ran["cc_delta"],
+                      "SD-KL": pm_column(ran, "sd_kl", 2), "CC, poster": ran["poster_cc"],
+                      "ΔCC, poster": ran["poster_cc_delta"], "seeds": ran["seeds"]})
+left_out = list(rows_table.loc[rows_table["status"] != "run", "ablation"])
 table(shown, f"Ablations, {train_movie}→{test_movie}, mean ± sd over seeds {list(seed_list)}. Ours — "
              f"{label}. Poster: {ablation.PAPER_SOURCE}."
              + (f" Not run with this preset: {', '.join(left_out)}." if left_out else ""))
 
 # %% tags=["remove-input"]
-publish(pd.DataFrame(rows_table), "ablation");
+publish(rows_table, "ablation");
 
 # %% [markdown]
 # ## What this run shows

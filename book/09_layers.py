@@ -48,7 +48,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from vist.experiments import layers as lx
-from vist.experiments.common import pm, resolve_seeds, train_all
+from vist.experiments.common import pm_column, resolve_seeds, train_all
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
 from vist.report import book_style, publish, show, source, table
@@ -81,16 +81,14 @@ show(xplots.by_setting(rows_table, "block", f"ViT block (L−n; {lx.depth(preset
      f"CC and SD-KL by ViT block, {train_movie}→{test_movie}, seeds {list(seed_list)}. {label}.")
 
 # %% tags=["remove-input"]
-shown = pd.DataFrame([{"block": r["block"], "0-based block": r["0-based block"],
-                       "CC": pm(r["CC (ours)"], r["CC sd (ours)"]),
-                       "SD-KL": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
-                       "CC / noise ceiling": r["CC / noise ceiling (ours)"], "seeds": r["seeds"]}
-                      for r in rows_table])
+shown = pd.DataFrame({"block": rows_table["block"], "0-based block": rows_table["block_index"],
+                      "CC": pm_column(rows_table, "cc"), "SD-KL": pm_column(rows_table, "sd_kl", 2),
+                      "CC / noise ceiling": rows_table["cc_normalised_mean"], "seeds": rows_table["seeds"]})
 table(shown, f"Layer depth, {train_movie}→{test_movie}. {label}. The poster gives this comparison only "
              "as a figure, without values, so there is no reference column.")
 
 # %% tags=["remove-input"]
-publish(pd.DataFrame(rows_table), "layers");
+publish(rows_table, "layers");
 
 # %% [markdown]
 # ## What this run shows

@@ -56,10 +56,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from vist.experiments import losses as lossx
-from vist.experiments.common import pm, resolve_seeds, tidy, train_all
+from vist.experiments.common import pm_column, resolve_seeds, tidy, train_all
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
-from vist.report import book_style, publish, show, source, table
+from vist.report import book_style, publish, show, source, table, titled
 from vist.train import train_run
 
 book_style()
@@ -109,21 +109,22 @@ show(xplots.durations(lossx.durations(target), widths, cells=target.shape[1]),
 # %% tags=["remove-input"]
 dur = pd.DataFrame([{"trace": "recorded (trial mean)", **lossx.duration_summary(lossx.durations(target))}]
                    + [{"trace": name, **lossx.duration_summary(w)} for name, w in widths.items()])
-table(dur, f"Response durations (frames of 33 ms), seed {first}. {label}.", precision=1,
+table(titled(dur, {"median": "median (frames)", "p90": "90th percentile (frames)"}),
+      f"Response durations (frames of 33 ms), seed {first}. {label}.", precision=1,
       formats={"events": "{:,.0f}"})
 
 # %% [markdown]
 # ## The table
 
 # %% tags=["remove-input"]
-shown = pd.DataFrame([{"loss": r["loss"], "CC": pm(r["CC (ours)"], r["CC sd (ours)"]),
-                       "SD-KL": pm(r["SD-KL (ours)"], r["SD-KL sd (ours)"], 2),
-                       "CC, poster": r[f"CC ({lossx.PAPER_SOURCE})"], "seeds": r["seeds"]} for r in rows_table])
+shown = pd.DataFrame({"loss": rows_table["loss"], "CC": pm_column(rows_table, "cc"),
+                      "SD-KL": pm_column(rows_table, "sd_kl", 2), "CC, poster": rows_table["poster_cc"],
+                      "seeds": rows_table["seeds"]})
 table(shown, f"Losses, {train_movie}→{test_movie}, mean ± sd over seeds {list(seed_list)}. Ours — {label}. "
              f"Poster: {lossx.PAPER_SOURCE} (its ablation figure gives the RMSE-only and full-loss CCs).")
 
 # %% tags=["remove-input"]
-publish(pd.DataFrame(rows_table), "losses");
+publish(rows_table, "losses");
 
 # %% [markdown]
 # ## What this run shows

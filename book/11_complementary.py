@@ -58,7 +58,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from vist.experiments import complementary as comp
-from vist.experiments.common import movie_pairs, pm, resolve_seeds
+from vist.experiments.common import movie_pairs, pm_column, resolve_seeds
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
 from vist.report import book_style, publish, show, source, table
@@ -87,8 +87,8 @@ label = source(all_runs[0])
 # Which cells were the top 8 (per direction and seed), in the full population's ranking:
 
 # %% tags=["remove-input"]
-table(pd.DataFrame(comp.per_seed_top(results)).assign(**{
-    "top cells (best first)": lambda d: d["top cells (best first)"].map(lambda c: ", ".join(map(str, c)))}),
+table(comp.per_seed_top(results).assign(top_cells=lambda d: d["top_cells"].map(lambda c: ", ".join(map(str, c))))
+      .rename(columns={"direction": "train→test", "top_cells": "top cells (best first)"}),
       f"The top 8 cells of the full-population model. {label}.")
 
 # %% [markdown]
@@ -104,17 +104,15 @@ show(xplots.complementary(comp.scores_frame(results), rows_table),
      "Poster: real recordings, pretrained DINOv2, values read off its figure.")
 
 # %% tags=["remove-input"]
-paper_col = next(k for k in rows_table[0] if k.startswith("top-8 CC (poster"))
-shown = pd.DataFrame([{"train→test": r["train→test"], "cells": r["cells"], "models": r["models"],
-                       "top-8 CC": pm(r["top-8 CC (ours)"], r["top-8 CC sd (ours)"]),
-                       "whole-population CC": r["population CC (ours)"],
-                       "top-8 CC, poster": r[paper_col], "seeds × draws": r["seeds × draws"]}
-                      for r in rows_table])
+shown = pd.DataFrame({"train→test": rows_table["direction"], "cells": rows_table["cells"],
+                      "models": rows_table["models"], "top-8 CC": pm_column(rows_table, "top8_cc"),
+                      "whole-population CC": rows_table["cc_mean"], "top-8 CC, poster": rows_table["poster_top8_cc"],
+                      "seeds × draws": rows_table["seed_draws"]})
 table(shown, f"Complementary coding. Ours — {label}. Poster: real recordings, pretrained DINOv2, "
              "values read off its figure.")
 
 # %% tags=["remove-input"]
-publish(pd.DataFrame(rows_table), "complementary");
+publish(rows_table, "complementary");
 
 # %% [markdown]
 # ## What this run shows

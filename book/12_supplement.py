@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 
 from vist.data import load
 from vist.experiments import rf_recovery as rfx
-from vist.experiments.common import CC, movie_pairs
+from vist.experiments.common import movie_pairs
 from vist.plots import experiments as xplots
 from vist.plots import training as tplots
 from vist.presets import get_preset
@@ -71,7 +71,7 @@ label = source(main)
 
 # %% tags=["remove-input"]
 for name, run in runs.items():
-    show(tplots.predictions(run, seconds=20), f"Vi-ST {name} (CC {run.summary[CC]:.3f}): recorded and "
+    show(tplots.predictions(run, seconds=20), f"Vi-ST {name} (CC {run.scores.cc:.3f}): recorded and "
          f"predicted rates. {source(run)}.")
 
 # %% [markdown]

@@ -1,4 +1,4 @@
-"""Figures of the prior and model chapters (vist.prior.plots, vist.model.plots): drawn at most a
+"""Figures of the prior and model chapters (vist.plots.prior, vist.plots.model): drawn at most a
 column wide, every piece of text at least 9 pt, on small inputs made here."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from vist.model import plots as mplots  # noqa: E402
+from vist.plots import experiments as xplots  # noqa: E402
+from vist.plots import model as mplots  # noqa: E402
+from vist.plots import prior as pplots  # noqa: E402
 from vist.plots.style import COLUMN_INCHES  # noqa: E402
-from vist.prior import plots as pplots  # noqa: E402
 from vist.report import book_style  # noqa: E402
 
 
@@ -52,7 +54,28 @@ def _figures():
         "temporal_reach": lambda: mplots.temporal_reach(
             [{"stage": f"stage {i}", "past": 2 ** i} for i in range(6)]),
         "causality": lambda: mplots.causality(profiles, {k: rng.random(40) for k in profiles}, 20, 30),
+        "by_setting": lambda: xplots.by_setting(_LAYERS, "block", "ViT block"),
     }
+
+
+_LAYERS = pd.DataFrame({"block": ["L-4", "L-8"], "cc_mean": [0.3, 0.2], "cc_sd": [0.01, float("nan")],
+                        "sd_kl_mean": [2.0, 3.0], "sd_kl_sd": [0.1, 0.2]})
+"""A frame shaped like :func:`vist.experiments.layers.table` (the columns the figure reads)."""
+_COMPLEMENTARY = (
+    pd.DataFrame({"direction": "mov1→mov2", "cells": [90, 8, 1], "draw": 0, "seed": 0, "top8_cc": [0.5, 0.3, 0.1]}),
+    pd.DataFrame({"direction": "mov1→mov2", "cells": [90, 8, 1], "top8_cc_mean": [0.5, 0.3, 0.1],
+                  "poster_top8_cc": [0.45, float("nan"), 0.12]}))
+"""Frames shaped like :func:`vist.experiments.complementary.scores_frame` and ``table``."""
+
+
+def test_experiment_figures_read_the_snake_case_columns():
+    ax = xplots.by_setting(_LAYERS, "block", "ViT block").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["L-4", "L-8"]
+    assert list(ax.lines[0].get_ydata()) == [0.3, 0.2]
+    ax = xplots.complementary(*_COMPLEMENTARY).axes[0]
+    mean, poster = ax.lines[:2]
+    assert list(mean.get_xdata()) == [1, 8, 90] and list(mean.get_ydata()) == [0.1, 0.3, 0.5]
+    assert list(poster.get_xdata()) == [1, 90] and list(poster.get_ydata()) == [0.12, 0.45]  # NaN: no value
 
 
 @pytest.mark.parametrize("name", list(_figures()))

@@ -8,14 +8,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vist.data import Recording
 from vist.data.retina import CellType, RetinaParams, make_cells
 from vist.experiments import ablation, complementary, layers, losses, rf_recovery
 from vist.experiments import generalization as gen
-from vist.experiments.common import CC, mean_sd, movie_pairs, pm, resolve_seeds, run_experiment
-from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
+from vist.experiments.common import (
+    mean_sd,
+    movie_pairs,
+    pm,
+    pm_column,
+    resolve_seeds,
+    run_experiment,
+)
+from vist.experiments.paper import COMPLEMENTARY_TOP8_CC
+from vist.metrics import Scores
 from vist.train import RunSpec
 
 
@@ -32,8 +41,9 @@ class FakeRun:
                                                                            "commit": "abc"}})
 
     @property
-    def summary(self) -> dict[str, float]:
-        return {CC: self.cc, "sd_kl": self.sd_kl, "cc_normalised": self.cc / 0.9}
+    def scores(self) -> Scores:
+        return Scores(cc=self.cc, cc_abs=abs(self.cc), cc_positive=max(self.cc, 0.0), sd_kl=self.sd_kl,
+                      cc_ceiling=0.9, cc_normalised=self.cc / 0.9, feve=float("nan"))
 
     @property
     def per_cell(self) -> dict[str, np.ndarray]:
@@ -68,6 +78,8 @@ def test_mean_sd_and_formatting():
     assert np.isnan(mean_sd([0.5])[1])
     assert pm(0.2, float("nan")) == "0.200" and pm(float("nan"), 0.1) == "–"
     assert pm(0.2, 0.01) == "0.200 ± 0.010"
+    frame = pd.DataFrame({"sd_kl_mean": [2.0, 3.0], "sd_kl_sd": [0.5, float("nan")]})
+    assert pm_column(frame, "sd_kl", 2) == ["2.00 ± 0.50", "3.00"]
 
 
 def test_run_experiment_trains_every_spec_and_labels_them(capsys):
@@ -159,14 +171,18 @@ def test_generalization_summary_and_findings_are_computed_from_the_runs():
 def test_ablation_table_lists_all_ten_rows_with_means_and_poster_deltas():
     runs = {("baseline", 0): FakeRun(0.30, 2.0), ("baseline", 1): FakeRun(0.32, 4.0),
             ("no_spike_alignment", 0): FakeRun(0.10, 8.0), ("no_spike_alignment", 1): FakeRun(0.14, 6.0)}
-    rows = {r["key"]: r for r in ablation.table(runs)}
+    frame = ablation.table(runs)
+    assert all(c == c.lower() and " " not in c for c in frame.columns)  # data keys, not display titles
+    rows = frame.set_index("key", drop=False).to_dict("index")
     assert list(rows) == list(ablation.ROWS)
     b, s = rows["baseline"], rows["no_spike_alignment"]
-    assert b["seeds"] == 2 and b["CC (ours)"] == pytest.approx(0.31) and b["SD-KL (ours)"] == pytest.approx(3.0)
-    assert s["ΔCC vs baseline (ours)"] == pytest.approx(0.12 - 0.31)
-    assert s[f"ΔCC ({PAPER_SOURCE})"] == pytest.approx(0.170 - 0.334)
-    assert rows["no_prior"]["status"] == "not run with this preset" and np.isnan(rows["no_prior"]["CC (ours)"])
-    assert b["our prior"].startswith("DINOv2") and b["preset"] == "small"
+    assert b["seeds"] == 2 and b["cc_mean"] == pytest.approx(0.31) and b["sd_kl_mean"] == pytest.approx(3.0)
+    assert s["cc_delta"] == pytest.approx(0.12 - 0.31) and s["sd_kl_delta"] == pytest.approx(7.0 - 3.0)
+    assert s["poster_cc_delta"] == pytest.approx(0.170 - 0.334)
+    assert rows["no_prior"]["status"] == "not run with this preset" and np.isnan(rows["no_prior"]["cc_mean"])
+    assert b["prior"].startswith("DINOv2") and b["preset"] == "small"
+    text = " ".join(ablation.findings(frame))
+    assert "Our baseline reaches CC 0.310" in text and "CC changes by -0.190" in text
 
 
 # ---------------------------------------------------------------- layers
@@ -186,8 +202,10 @@ def test_layer_lists_and_the_preset_block_shares_its_run():
 def test_layer_table_is_ordered_last_block_first():
     runs = {(-12, 0): FakeRun(0.1), (-4, 0): FakeRun(0.3), (-8, 0): FakeRun(0.2)}
     rows = layers.table(runs, "small")
-    assert [r["block"] for r in rows] == ["L-4", "L-8", "L-12"]
-    assert [r["0-based block"] for r in rows] == [8, 4, 0]
+    assert list(rows["block"]) == ["L-4", "L-8", "L-12"]
+    assert list(rows["block_index"]) == [8, 4, 0]
+    assert list(rows["cc_normalised_mean"]) == pytest.approx([0.3 / 0.9, 0.2 / 0.9, 0.1 / 0.9])
+    assert layers.findings(rows)[0] == "The highest CC comes from block L-4 (0.300, 1 seed(s))."
 
 
 # ---------------------------------------------------------------- losses
@@ -206,13 +224,15 @@ def test_loss_arms_windows_and_labels():
 
 def test_loss_table_and_durations():
     rows = losses.table({("full", 0): FakeRun(0.3), ("rmse", 0): FakeRun(0.2)}, "paper")
-    assert [r["key"] for r in rows] == ["rmse", "full"]
-    assert rows[0][f"CC ({PAPER_SOURCE})"] == 0.313 and rows[1][f"CC ({PAPER_SOURCE})"] == 0.334
+    assert list(rows["key"]) == ["rmse", "full"]
+    assert list(rows["poster_cc"]) == [0.313, 0.334]
+    assert "The full loss against RMSE alone: CC +0.100" in " ".join(losses.findings(rows))
     trace = np.zeros((40, 2))
     trace[10:13, 0] = [0.5, 1.0, 0.5]      # one event, 4 frames wide at its base (9 → 13)
     trace[20:21, 1] = 1.0                  # one event, 2 frames wide
     assert sorted(losses.durations(trace)) == [2.0, 4.0]
     assert losses.duration_summary(np.array([]))["events"] == 0
+    assert losses.duration_summary(np.array([2.0, 4.0, 6.0])) == {"events": 3, "median": 4.0, "p90": 5.6}
 
 
 # ---------------------------------------------------------------- complementary coding
@@ -279,10 +299,13 @@ def test_run_direction_trains_the_shared_full_run_then_subsets():
     assert sum(1 for s in trained if s.cells is not None and len(s.cells) == 1) == 8
     assert all(set(d.top[0]) <= set(s.cells) for s in trained[1:] if len(s.cells) >= 8)
     rows = complementary.table([d])
-    assert [r["cells"] for r in rows] == [90, 8, 1]
-    ref = {r["cells"]: r[f"top-8 CC ({PAPER_SOURCE}, read off the figure)"] for r in rows}
+    assert list(rows["cells"]) == [90, 8, 1]
+    ref = dict(zip(rows["cells"], rows["poster_top8_cc"], strict=True))
     assert ref[1] == COMPLEMENTARY_TOP8_CC[1][0] and ref[90] == COMPLEMENTARY_TOP8_CC[90][0]
-    assert rows[-1]["models"] == 8
+    assert rows["models"].iloc[-1] == 8
+    assert list(complementary.scores_frame([d]).columns) == ["direction", "cells", "draw", "seed", "top8_cc"]
+    assert list(complementary.per_seed_top([d])["top_cells"].iloc[0]) == list(d.top[0])
+    assert complementary.findings(rows)[0].startswith("mov1→mov2: the top 8 cells reach CC")
 
 
 # ---------------------------------------------------------------- receptive-field recovery

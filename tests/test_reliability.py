@@ -231,7 +231,7 @@ def test_a_damaged_stored_run_is_trained_again_with_a_warning(store, monkeypatch
         healed, calls = _train_run(store, monkeypatch, runs)
     assert calls == 1
     healed.verify_files()
-    assert healed.summary.keys() == first.summary.keys()
+    assert healed.scores.to_dict().keys() == first.scores.to_dict().keys()
 
 
 # --- 3. infinite summaries; strict JSON --------------------------------------------------------
@@ -253,7 +253,7 @@ def test_cells_without_a_usable_ceiling_are_left_out_and_counted():
     out = evaluate(pred.astype(np.float32), data)
     s = out["summary"]
     assert all(v is None or math.isfinite(v) or math.isnan(v) for v in s.values())
-    assert math.isfinite(s["cc_normalised"]) and s["cells without a usable ceiling"] == 1
+    assert math.isfinite(s["cc_normalised"]) and s["cells_without_ceiling"] == 1
     assert out["per_cell"]["cc_normalised"][0] is None
     expected = np.mean([out["per_cell"]["cc"][c] / out["per_cell"]["cc_ceiling"][c] for c in range(1, cells)])
     assert s["cc_normalised"] == pytest.approx(expected)
@@ -279,14 +279,14 @@ def test_a_stored_run_json_is_strict_and_reads_null_back_as_nan(store, monkeypat
     _strict_json((run.path / "run.json").read_text())  # the per-epoch cc of NaN was written as null
     assert math.isnan(run.history[0]["cc"])
     record = dict(run.record)
-    record["metrics"] = {**record["metrics"], "summary": {**run.summary, "cc_normalised": float("-inf"),
-                                                          "CC (mean of r>0, authors' prediction code)": math.nan}}
+    record["metrics"] = {**record["metrics"], "summary": {**run.scores.to_dict(), "cc_normalised": float("-inf"),
+                                                          "cc_positive": math.nan}}
     _write_json(run.path / "run.json", record)
     text = (run.path / "run.json").read_text()
     assert "Infinity" not in text and "NaN" not in text
     again = Run.load(run.path)
-    assert math.isnan(again.summary["cc_normalised"])
-    assert math.isnan(again.summary["CC (mean of r>0, authors' prediction code)"])
+    assert math.isnan(again.scores.cc_normalised)
+    assert math.isnan(again.scores.cc_positive)
 
 
 # --- 4. noise ceiling with an odd number of trials -----------------------------------------------
@@ -564,3 +564,23 @@ def test_published_tables_and_benchmark_files_are_strict_json(tmp_path, monkeypa
         text = (tmp_path / name).read_text()
         assert "NaN" not in text and "Infinity" not in text and "null" in text
         json.loads(text, parse_constant=lambda c, name=name: pytest.fail(f"{name} holds {c}"))
+
+
+def test_a_cached_run_of_format_1_is_reused_with_the_same_scores(store, monkeypatch):
+    """A run stored before the summary was keyed by :class:`vist.metrics.Scores` fields (format 1,
+    display labels as keys) loads, is reused without training, and shows the same numbers."""
+    import json
+
+    from vist.metrics.scores import LEGACY_KEYS
+
+    first, _ = _train_run(store, monkeypatch, "format1")
+    record = json.loads((first.path / "run.json").read_text())
+    old_keys = {v: k for k, v in LEGACY_KEYS.items()}
+    record["format"] = 1
+    record["metrics"]["summary"] = {old_keys.get(k, k): v for k, v in record["metrics"]["summary"].items()}
+    assert "CC (signed mean, headline)" in record["metrics"]["summary"]
+    (first.path / "run.json").write_text(json.dumps(record))
+    again, calls = _train_run(store, monkeypatch, "format1")
+    assert calls == 0
+    assert again.record["format"] == 2 and again.scores.to_dict() == pytest.approx(first.scores.to_dict(),
+                                                                                   nan_ok=True)

@@ -132,3 +132,12 @@ def test_table_refuses_more_columns_than_the_page_fits():
     wide = pd.DataFrame(np.zeros((2, 9)), columns=[f"c{i}" for i in range(9)])
     with pytest.raises(ValueError, match="at most 8 columns.*found 9"):
         table(wide, "too wide")
+
+
+def test_titled_applies_the_display_titles_and_a_chapters_own():
+    from vist.report import TITLES, titled
+
+    df = pd.DataFrame({"cc": [0.1], "sd_kl": [2.0], "seeds": [3]})
+    out = titled(df, {"seeds": "seeds run"})
+    assert list(out.columns) == [TITLES["cc"], "sd_kl", "seeds run"]
+    assert list(df.columns) == ["cc", "sd_kl", "seeds"]  # the data frame keeps its keys

@@ -46,7 +46,7 @@ def main() -> int:
     print(f"run {run.record['run_id']} ({run.record['implementation']}), preset {preset}, "
           f"{run.record['settings']['epochs']} epochs × {run.record['settings']['batches_per_epoch']} steps")
     print(f"data: {run.labels['data']}\nprior: {run.labels['prior']}")
-    for k, v in run.summary.items():
+    for k, v in run.scores.to_dict().items():
         print(f"  {k:45s} {v:.4f}" if isinstance(v, float) else f"  {k:45s} {v}")
     print(f"recordings + features: {t['inputs_s']:.1f} s | training (incl. per-epoch eval): {t['train_s']:.1f} s | "
           f"median step {t['step_ms_median']:.1f} ms | whole run {wall:.1f} s")

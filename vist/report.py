@@ -4,8 +4,8 @@ A chapter ends with ``publish(table, "name")``: it returns the table for display
 environment variable ``VIST_REPORT_DIR`` is set (as ``python -m vist.sweep`` does for each
 execution), also writes it there as ``name.json``.
 
-The book's look — :func:`book_style`, ``show(fig, caption)``, ``table(df, caption)`` and the caption
-line :func:`source` — lives in :mod:`vist.plots.style` and is re-exported here.
+The book's look — :func:`book_style`, ``show(fig, caption)``, ``table(df, caption)``, the caption
+line :func:`source` and the display titles of data keys (:data:`TITLES`, :func:`titled`) — lives in :mod:`vist.plots.style` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from vist.cache import write_json_atomic
-from vist.plots.style import book_style, figure_html, show, source, table
+from vist.plots.style import TITLES, book_style, figure_html, show, source, table, titled
 
-__all__ = ["REPORT_ENV", "book_style", "figure_html", "publish", "read", "show", "source", "table"]
+__all__ = ["REPORT_ENV", "TITLES", "book_style", "figure_html", "publish", "read", "show", "source", "table",
+           "titled"]
 
 REPORT_ENV = "VIST_REPORT_DIR"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vist.experiments.common import CC, RunLike, beyond_spread, check_choices, labels, mean_sd
-from vist.experiments.paper import PAPER_SOURCE
+import pandas as pd
+
+from vist.experiments.common import RunLike, beyond_spread, check_choices, labels, mean_sd
+from vist.experiments.paper import PAPER_SOURCE  # noqa: F401  (the chapter cites ablation.PAPER_SOURCE)
 from vist.model import ABLATIONS, Ablation
 from vist.train import RunSpec
 
@@ -61,48 +63,51 @@ def specs(rows: Sequence[str], seeds: Sequence[int], **common: Any) -> dict[tupl
     return {(key, s): spec(key, seed=s, **common) for key in rows for s in seeds}
 
 
-def table(runs: Mapping[tuple[str, int], RunLike]) -> list[dict[str, Any]]:
-    """One row per ablation (all ten; rows without runs are marked "not run"): our CC and SD-KL
-    (mean and sd over seeds), their change from our baseline, the poster's CC and its change, and
-    the labels of our data, prior and preset."""
+def table(runs: Mapping[tuple[str, int], RunLike]) -> pd.DataFrame:
+    """One row per ablation (all ten, in the poster's order; rows without runs have
+    ``status`` "not run with this preset" and NaN scores). Columns: ``ablation`` (its label),
+    ``key``, ``seeds``, our CC and SD-KL over seeds (``cc_mean``, ``cc_sd``, ``sd_kl_mean``,
+    ``sd_kl_sd``), their change from our baseline (``cc_delta``, ``sd_kl_delta``), the poster's CC
+    and its change (``poster_cc``, ``poster_cc_delta``), the labels of our runs (``data``,
+    ``prior``, ``preset``) and ``status``. CC: signed mean over cells; SD-KL: mean over cells."""
     by_row: dict[str, list[RunLike]] = {}
     for (key, _), run in runs.items():
         by_row.setdefault(key, []).append(run)
-    base_cc = mean_sd(r.summary[CC] for r in by_row.get("baseline", []))[0]
-    base_kl = mean_sd(r.summary["sd_kl"] for r in by_row.get("baseline", []))[0]
+    base_cc = mean_sd(r.scores.cc for r in by_row.get("baseline", []))[0]
+    base_kl = mean_sd(r.scores.sd_kl for r in by_row.get("baseline", []))[0]
     paper_base = ROWS["baseline"].paper_cc
     out = []
     for key, a in ROWS.items():
         rs = by_row.get(key, [])
-        cc_m, cc_s, n = mean_sd(r.summary[CC] for r in rs)
-        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
+        cc_m, cc_s, n = mean_sd(r.scores.cc for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.scores.sd_kl for r in rs)
         lab = labels(rs) if rs else {"data": "–", "prior": "–", "preset": "–"}
         out.append({
             "ablation": a.label, "key": key, "seeds": n,
-            "CC (ours)": cc_m, "CC sd (ours)": cc_s, "ΔCC vs baseline (ours)": cc_m - base_cc,
-            "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s, "ΔSD-KL vs baseline (ours)": kl_m - base_kl,
-            f"CC ({PAPER_SOURCE})": a.paper_cc, f"ΔCC ({PAPER_SOURCE})": round(a.paper_cc - paper_base, 3),
-            "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"],
-            "status": "run" if rs else "not run with this preset",
+            "cc_mean": cc_m, "cc_sd": cc_s, "cc_delta": cc_m - base_cc,
+            "sd_kl_mean": kl_m, "sd_kl_sd": kl_s, "sd_kl_delta": kl_m - base_kl,
+            "poster_cc": a.paper_cc, "poster_cc_delta": round(a.paper_cc - paper_base, 3),
+            **lab, "status": "run" if rs else "not run with this preset",
         })
-    return out
+    return pd.DataFrame(out)
 
 
-def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def findings(rows: pd.DataFrame) -> list[str]:
     """Sentences about the ablation table (:func:`table`), each computed from it: per row that
     was run, our change in CC from the baseline, whether it is beyond the seed spread
     (:func:`vist.experiments.common.beyond_spread`) and whether its sign agrees with the poster's."""
-    base = next((r for r in rows if r["key"] == "baseline" and r["status"] == "run"), None)
+    records = rows.to_dict("records")
+    base = next((r for r in records if r["key"] == "baseline" and r["status"] == "run"), None)
     if base is None:
         return ["The baseline was not run, so no change can be measured."]
-    out = [f"Our baseline reaches CC {base['CC (ours)']:.3f}"
-           + (f" ± {base['CC sd (ours)']:.3f}" if base["CC sd (ours)"] == base["CC sd (ours)"] else "")
+    out = [f"Our baseline reaches CC {base['cc_mean']:.3f}"
+           + (f" ± {base['cc_sd']:.3f}" if base["cc_sd"] == base["cc_sd"] else "")
            + f" over {base['seeds']} seed(s)."]
-    for r in rows:
+    for r in records:
         if r["key"] == "baseline" or r["status"] != "run":
             continue
-        d, poster = r["ΔCC vs baseline (ours)"], r[f"ΔCC ({PAPER_SOURCE})"]
-        real = beyond_spread(r["CC (ours)"], r["CC sd (ours)"], base["CC (ours)"], base["CC sd (ours)"])
+        d, poster = r["cc_delta"], r["poster_cc_delta"]
+        real = beyond_spread(r["cc_mean"], r["cc_sd"], base["cc_mean"], base["cc_sd"])
         sign = "agrees with" if (d < 0) == (poster < 0) else "is opposite to"
         out.append(f"*{r['ablation']}*: CC changes by {d:+.3f} — "
                    + ("beyond the seed spread" if real else "within the seed spread")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from vist.metrics import Scores
 from vist.train.inputs import shared_inputs
 from vist.train.parallel import resolve_workers, train_parallel
 
@@ -26,7 +27,7 @@ class RunLike(Protocol):
     """What the experiment tables read from a :class:`vist.train.Run` (tests pass light fakes)."""
 
     @property
-    def summary(self) -> dict[str, float]: ...
+    def scores(self) -> Scores: ...
 
     @property
     def per_cell(self) -> dict[str, np.ndarray]: ...
@@ -39,9 +40,6 @@ class RunLike(Protocol):
 
 TrainFn = Callable[..., RunLike]
 """``train(spec, device=..., rerun=..., progress=...)`` — :func:`vist.train.train_run` or a fake."""
-
-CC = "CC (signed mean, headline)"
-
 
 def resolve_seeds(seeds: Sequence[int] | int | None, seed: int, preset: str,
                   headline: bool = False) -> tuple[int, ...]:
@@ -79,6 +77,12 @@ def pm(mean: float, sd: float, digits: int = 3) -> str:
     if not np.isfinite(mean):
         return "–"
     return f"{mean:.{digits}f}" if not np.isfinite(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def pm_column(frame: pd.DataFrame, metric: str, digits: int = 3) -> list[str]:
+    """:func:`pm` of ``frame``'s ``<metric>_mean`` and ``<metric>_sd`` columns, row by row (for a
+    table a chapter shows)."""
+    return [pm(m, s, digits) for m, s in zip(frame[f"{metric}_mean"], frame[f"{metric}_sd"], strict=True)]
 
 
 def labels(runs: Iterable[RunLike]) -> dict[str, str]:
@@ -171,9 +175,9 @@ def check_choices(name: str, given: Iterable[Any], allowed: Sequence[Any]) -> tu
     return out
 
 
-METRICS: dict[str, str] = {"cc": CC, "feve": "feve", "sd_kl": "sd_kl", "cc_normalised": "cc_normalised"}
-"""Tidy column → the key of that score in a run's summary (CC: signed mean over cells; FEVE and
-CC / noise ceiling: means over cells; SD-KL: mean over cells, lower is better)."""
+METRICS: tuple[str, ...] = ("cc", "feve", "sd_kl", "cc_normalised")
+"""The :class:`vist.metrics.Scores` fields a tidy frame has as columns (CC: signed mean over
+cells; FEVE and CC / noise ceiling: means over cells; SD-KL: mean over cells, lower is better)."""
 
 
 def tidy(runs: Mapping[tuple[Any, ...], RunLike], keys: Sequence[str]) -> pd.DataFrame:
@@ -186,9 +190,7 @@ def tidy(runs: Mapping[tuple[Any, ...], RunLike], keys: Sequence[str]) -> pd.Dat
         key = key if isinstance(key, tuple) else (key,)
         row: dict[str, Any] = dict(zip(keys, key[:len(keys)], strict=True))
         row["seed"] = int(run.record.get("spec", {}).get("seed", key[-1] if len(key) > len(keys) else 0))
-        for col, name in METRICS.items():
-            v = run.summary.get(name)
-            row[col] = float(v) if v is not None else float("nan")
+        row.update({col: float(getattr(run.scores, col)) for col in METRICS})
         row.update({k: str(run.labels.get(k, "?")) for k in ("data", "prior", "preset")})
         rows.append(row)
     return pd.DataFrame(rows)

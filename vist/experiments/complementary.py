@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from vist.experiments.common import CC, RunLike, TrainFn, beyond_spread, mean_sd
-from vist.experiments.paper import COMPLEMENTARY_TOP8_CC, PAPER_SOURCE
+from vist.experiments.common import RunLike, TrainFn, beyond_spread, mean_sd
+from vist.experiments.paper import COMPLEMENTARY_TOP8_CC
 from vist.train import RunSpec
 
 SIZES: tuple[int, ...] = (90, 64, 32, 16, 8, 1)
@@ -201,9 +201,12 @@ def paper_reference(direction: Direction) -> dict[int, float]:
     return {} if col is None else {n: v[col] for n, v in COMPLEMENTARY_TOP8_CC.items()}
 
 
-def table(directions: Sequence[Direction]) -> list[dict[str, Any]]:
-    """One row per (direction, size): the top-8 mean CC (mean and sd over seeds × draws, and how
-    many), the poster's value, labels."""
+def table(directions: Sequence[Direction]) -> pd.DataFrame:
+    """One row per (direction, size), sizes largest first: ``direction`` ("mov1→mov2"), ``cells``,
+    ``models`` (trained), the top-8 mean CC over seeds × draws (``top8_cc_mean``, ``top8_cc_sd``,
+    and ``seed_draws``, how many), the whole population's CC (``cc_mean``: signed mean over its
+    cells, averaged over its runs), the poster's top-8 CC (``poster_top8_cc``, read off its
+    figure; NaN where it gives none) and the labels of our runs (``data``, ``prior``, ``preset``)."""
     out = []
     for dr in directions:
         scores = dr.scores()
@@ -214,46 +217,45 @@ def table(directions: Sequence[Direction]) -> list[dict[str, Any]]:
             m, sd, count = mean_sd(scores[k] for k in keys)
             rs = [r for k in keys for r in dr.runs[k]]
             lab = rs[0].labels if rs else {}
-            out.append({"train→test": dr.name, "cells": n, "models": sum(len(dr.runs[k]) for k in keys),
-                        "seeds × draws": count, "top-8 CC (ours)": m, "top-8 CC sd (ours)": sd,
-                        "population CC (ours)": mean_sd(r.summary[CC] for r in rs)[0],
-                        f"top-8 CC ({PAPER_SOURCE}, read off the figure)": ref.get(n, "–"),
-                        "our data": lab.get("data", "–"), "our prior": lab.get("prior", "–"),
-                        "preset": lab.get("preset", "–")})
-    return out
+            out.append({"direction": dr.name, "cells": n, "models": sum(len(dr.runs[k]) for k in keys),
+                        "seed_draws": count, "top8_cc_mean": m, "top8_cc_sd": sd,
+                        "cc_mean": mean_sd(r.scores.cc for r in rs)[0],
+                        "poster_top8_cc": float(ref.get(n, np.nan)),
+                        **{k: lab.get(k, "–") for k in ("data", "prior", "preset")}})
+    return pd.DataFrame(out)
 
 
-def per_seed_top(directions: Sequence[Direction]) -> list[dict[str, Any]]:
-    """Which cells were the top 8, per direction and seed (with their types where known)."""
-    return [{"train→test": dr.name, "seed": s, "top cells (best first)": list(t)} for dr in directions
-            for s, t in dr.top.items()]
+def per_seed_top(directions: Sequence[Direction]) -> pd.DataFrame:
+    """Which cells were the top 8 (``top_cells``, best first), per ``direction`` and ``seed``."""
+    return pd.DataFrame([{"direction": dr.name, "seed": s, "top_cells": list(t)} for dr in directions
+                         for s, t in dr.top.items()])
 
 
-def scores_frame(directions: Sequence[Direction]) -> list[dict[str, Any]]:
-    """Every (direction, size, draw, seed) score, for plots."""
-    return [{"train→test": dr.name, "cells": n, "draw": d, "seed": s, "top-8 CC": v}
-            for dr in directions for (n, d, s), v in dr.scores().items()]
+def scores_frame(directions: Sequence[Direction]) -> pd.DataFrame:
+    """Every top-8 CC (``top8_cc``), one row per ``direction``, ``cells``, ``draw``, ``seed``; for plots."""
+    return pd.DataFrame([{"direction": dr.name, "cells": n, "draw": d, "seed": s, "top8_cc": v}
+                         for dr in directions for (n, d, s), v in dr.scores().items()],
+                        columns=["direction", "cells", "draw", "seed", "top8_cc"])
 
 
-
-def findings(rows: Sequence[dict[str, Any]]) -> list[str]:
+def findings(rows: pd.DataFrame) -> list[str]:
     """Sentences about the table (:func:`table`), computed from it, per direction: the top-8 CC
     in the largest population against the smallest, and whether the difference is beyond the
     spread over seeds × draws (:func:`vist.experiments.common.beyond_spread`; with a single seed
     and draw it cannot be)."""
     out = []
-    for name in dict.fromkeys(r["train→test"] for r in rows):
-        rs = sorted((r for r in rows if r["train→test"] == name), key=lambda r: r["cells"])
+    records = rows.to_dict("records")
+    for name in dict.fromkeys(r["direction"] for r in records):
+        rs = sorted((r for r in records if r["direction"] == name), key=lambda r: r["cells"])
         if len(rs) < 2:
             continue
         lo, hi = rs[0], rs[-1]
-        d = hi["top-8 CC (ours)"] - lo["top-8 CC (ours)"]
-        real = beyond_spread(hi["top-8 CC (ours)"], hi["top-8 CC sd (ours)"], lo["top-8 CC (ours)"],
-                             lo["top-8 CC sd (ours)"])
+        d = hi["top8_cc_mean"] - lo["top8_cc_mean"]
+        real = beyond_spread(hi["top8_cc_mean"], hi["top8_cc_sd"], lo["top8_cc_mean"], lo["top8_cc_sd"])
         verdict = ("beyond the spread over seeds × draws" if real else
-                   "not separable from the spread over seeds × draws" if hi["seeds × draws"] > 1
+                   "not separable from the spread over seeds × draws" if hi["seed_draws"] > 1
                    else "from a single seed and draw, so without a spread to judge it by")
-        out.append(f"{name}: the top 8 cells reach CC {hi['top-8 CC (ours)']:.3f} in the population of "
-                   f"{hi['cells']} and {lo['top-8 CC (ours)']:.3f} with {lo['cells']} cell(s) per model, "
+        out.append(f"{name}: the top 8 cells reach CC {hi['top8_cc_mean']:.3f} in the population of "
+                   f"{hi['cells']} and {lo['top8_cc_mean']:.3f} with {lo['cells']} cell(s) per model, "
                    f"a difference of {d:+.3f}, {verdict}.")
     return out

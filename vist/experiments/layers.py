@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from vist.experiments.common import CC, RunLike, beyond_spread, labels, mean_sd
+from vist.experiments.common import RunLike, beyond_spread, labels, mean_sd
 from vist.presets import get_preset
 from vist.prior import BACKBONES
 from vist.train import RunSpec
@@ -77,40 +78,41 @@ def precompute_features(layers: Sequence[int], data: str, movies: Sequence[str],
             prior.features(f)
 
 
-def table(runs: Mapping[tuple[int, int], RunLike], preset: str, backbone: str | None = None) -> list[dict[str, Any]]:
-    """One row per block: L−n, its 0-based index, our CC and SD-KL (mean and sd over seeds), labels."""
+def table(runs: Mapping[tuple[int, int], RunLike], preset: str, backbone: str | None = None) -> pd.DataFrame:
+    """One row per block, the last block first: ``block`` ("L−n"), ``n``, ``block_index`` (0-based),
+    ``seeds``, our CC and SD-KL over seeds (``cc_mean``, ``cc_sd``, ``sd_kl_mean``, ``sd_kl_sd``),
+    the mean CC / noise ceiling (``cc_normalised_mean``), ``poster`` (what the poster gives) and
+    the labels of our runs (``data``, ``prior``, ``preset``)."""
     d = depth(preset, backbone)
     by_layer: dict[int, list[RunLike]] = {}
     for (n, _), run in runs.items():
         by_layer.setdefault(n, []).append(run)
     out = []
     for n, rs in by_layer.items():
-        cc_m, cc_s, k = mean_sd(r.summary[CC] for r in rs)
-        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
-        lab = labels(rs)
-        out.append({"block": f"L{n}", "n": n, "0-based block": d + n, "seeds": k,
-                    "CC (ours)": cc_m, "CC sd (ours)": cc_s, "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s,
-                    "CC / noise ceiling (ours)": mean_sd(r.summary["cc_normalised"] for r in rs)[0],
-                    "poster": "figure only (no values in the poster text)",
-                    "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"]})
-    return sorted(out, key=lambda r: -r["n"])
+        cc_m, cc_s, k = mean_sd(r.scores.cc for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.scores.sd_kl for r in rs)
+        out.append({"block": f"L{n}", "n": n, "block_index": d + n, "seeds": k,
+                    "cc_mean": cc_m, "cc_sd": cc_s, "sd_kl_mean": kl_m, "sd_kl_sd": kl_s,
+                    "cc_normalised_mean": mean_sd(r.scores.cc_normalised for r in rs)[0],
+                    "poster": "figure only (no values in the poster text)", **labels(rs)})
+    return pd.DataFrame(sorted(out, key=lambda r: -r["n"]))
 
 
-def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def findings(rows: pd.DataFrame) -> list[str]:
     """Sentences about the layer table (:func:`table`), computed from it: the block with the
     highest CC and whether it is ahead of the others beyond the seed spread
     (:func:`vist.experiments.common.beyond_spread`; with one seed no difference can be)."""
-    rows = [r for r in rows if np.isfinite(r["CC (ours)"])]
-    if not rows:
+    records = [r for r in rows.to_dict("records") if np.isfinite(r["cc_mean"])]
+    if not records:
         return ["No block was run."]
-    best = max(rows, key=lambda r: r["CC (ours)"])
-    out = [f"The highest CC comes from block {best['block']} ({best['CC (ours)']:.3f}, "
+    best = max(records, key=lambda r: r["cc_mean"])
+    out = [f"The highest CC comes from block {best['block']} ({best['cc_mean']:.3f}, "
            f"{best['seeds']} seed(s))."]
-    for r in rows:
+    for r in records:
         if r is best:
             continue
-        real = beyond_spread(best["CC (ours)"], best["CC sd (ours)"], r["CC (ours)"], r["CC sd (ours)"])
-        out.append(f"Block {r['block']}: CC {r['CC (ours)']:.3f}, "
+        real = beyond_spread(best["cc_mean"], best["cc_sd"], r["cc_mean"], r["cc_sd"])
+        out.append(f"Block {r['block']}: CC {r['cc_mean']:.3f}, "
                    + ("behind it beyond the seed spread." if real else
                       "not separable from it with these seeds."))
     return out

@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from vist.experiments.ablation import ROWS
-from vist.experiments.common import CC, RunLike, beyond_spread, check_choices, labels, mean_sd
-from vist.experiments.paper import PAPER_SOURCE
+from vist.experiments.common import RunLike, beyond_spread, check_choices, labels, mean_sd
+from vist.experiments.paper import PAPER_SOURCE  # noqa: F401  (the chapter cites losses.PAPER_SOURCE)
 from vist.losses import ABLATIONS as LOSSES
 from vist.metrics.sdkl import peak_durations
 from vist.train import TRAIN_PRESETS, RunSpec
@@ -73,23 +74,23 @@ def specs(arms: Sequence[str], seeds: Sequence[int], **common: Any) -> dict[tupl
     return {(a, s): RunSpec(model="vist", loss=a, seed=s, **common) for a in arms for s in seeds}
 
 
-def table(runs: Mapping[tuple[str, int], RunLike], preset: str) -> list[dict[str, Any]]:
-    """One row per arm: what the loss contains, our CC and SD-KL (mean and sd over seeds), the
-    poster's CC where it gives one, labels."""
+def table(runs: Mapping[tuple[str, int], RunLike], preset: str) -> pd.DataFrame:
+    """One row per arm, in :data:`ARMS` order: ``loss`` (what it contains), ``key``, ``seeds``, our
+    CC and SD-KL over seeds (``cc_mean``, ``cc_sd``, ``sd_kl_mean``, ``sd_kl_sd``), the poster's CC
+    (``poster_cc``; NaN where it gives none) and the labels of our runs (``data``, ``prior``,
+    ``preset``)."""
     by_arm: dict[str, list[RunLike]] = {}
     for (a, _), run in runs.items():
         by_arm.setdefault(a, []).append(run)
     out = []
     for a in (x for x in ARMS if x in by_arm):
         rs = by_arm[a]
-        cc_m, cc_s, n = mean_sd(r.summary[CC] for r in rs)
-        kl_m, kl_s, _ = mean_sd(r.summary["sd_kl"] for r in rs)
-        lab = labels(rs)
+        cc_m, cc_s, n = mean_sd(r.scores.cc for r in rs)
+        kl_m, kl_s, _ = mean_sd(r.scores.sd_kl for r in rs)
         out.append({"loss": label(a, preset), "key": a, "seeds": n,
-                    "CC (ours)": cc_m, "CC sd (ours)": cc_s, "SD-KL (ours)": kl_m, "SD-KL sd (ours)": kl_s,
-                    f"CC ({PAPER_SOURCE})": PAPER_CC.get(a, "–"),
-                    "our data": lab["data"], "our prior": lab["prior"], "preset": lab["preset"]})
-    return out
+                    "cc_mean": cc_m, "cc_sd": cc_s, "sd_kl_mean": kl_m, "sd_kl_sd": kl_s,
+                    "poster_cc": float(PAPER_CC.get(a, np.nan)), **labels(rs)})
+    return pd.DataFrame(out)
 
 
 def durations(pred: np.ndarray, beta: float = 1.0) -> np.ndarray:
@@ -99,31 +100,31 @@ def durations(pred: np.ndarray, beta: float = 1.0) -> np.ndarray:
 
 
 def duration_summary(widths: np.ndarray) -> dict[str, float]:
-    """Count, median and 90th percentile of a set of durations (frames)."""
+    """``events`` (how many durations), their ``median`` and 90th percentile (``p90``), in frames
+    (NaN for no events); ``widths`` is ``[events]`` durations in frames (:func:`durations`)."""
     w = np.asarray(widths, dtype=np.float64)
     if w.size == 0:
-        return {"events": 0, "median (frames)": float("nan"), "90th percentile (frames)": float("nan")}
-    return {"events": int(w.size), "median (frames)": float(np.median(w)),
-            "90th percentile (frames)": float(np.percentile(w, 90))}
+        return {"events": 0, "median": float("nan"), "p90": float("nan")}
+    return {"events": int(w.size), "median": float(np.median(w)), "p90": float(np.percentile(w, 90))}
 
 
-def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def findings(rows: pd.DataFrame) -> list[str]:
     """Sentences about the loss table (:func:`table`), computed from it: the arm with the highest
     CC and the one with the lowest SD-KL, and whether the full loss differs from RMSE alone beyond
     the seed spread (:func:`vist.experiments.common.beyond_spread`), in CC and in SD-KL."""
-    rows = [r for r in rows if np.isfinite(r["CC (ours)"])]
-    if not rows:
+    records = [r for r in rows.to_dict("records") if np.isfinite(r["cc_mean"])]
+    if not records:
         return ["No arm was run."]
-    best_cc = max(rows, key=lambda r: r["CC (ours)"])
-    best_kl = min(rows, key=lambda r: r["SD-KL (ours)"] if np.isfinite(r["SD-KL (ours)"]) else np.inf)
-    out = [f"The highest CC: {best_cc['loss']} ({best_cc['CC (ours)']:.3f}); the lowest SD-KL: "
-           f"{best_kl['loss']} ({best_kl['SD-KL (ours)']:.2f})."]
-    by_key = {r["key"]: r for r in rows}
+    best_cc = max(records, key=lambda r: r["cc_mean"])
+    best_kl = min(records, key=lambda r: r["sd_kl_mean"] if np.isfinite(r["sd_kl_mean"]) else np.inf)
+    out = [f"The highest CC: {best_cc['loss']} ({best_cc['cc_mean']:.3f}); the lowest SD-KL: "
+           f"{best_kl['loss']} ({best_kl['sd_kl_mean']:.2f})."]
+    by_key = {r["key"]: r for r in records}
     if "full" in by_key and "rmse" in by_key:
         f, r = by_key["full"], by_key["rmse"]
-        for name, key, digits in (("CC", "CC", 3), ("SD-KL", "SD-KL", 2)):
-            d = f[f"{key} (ours)"] - r[f"{key} (ours)"]
-            real = beyond_spread(f[f"{key} (ours)"], f[f"{key} sd (ours)"], r[f"{key} (ours)"], r[f"{key} sd (ours)"])
+        for name, key, digits in (("CC", "cc", 3), ("SD-KL", "sd_kl", 2)):
+            d = f[f"{key}_mean"] - r[f"{key}_mean"]
+            real = beyond_spread(f[f"{key}_mean"], f[f"{key}_sd"], r[f"{key}_mean"], r[f"{key}_sd"])
             out.append(f"The full loss against RMSE alone: {name} {d:+.{digits}f}, "
                        + ("beyond the seed spread." if real else "within the seed spread."))
     return out

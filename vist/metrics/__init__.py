@@ -8,6 +8,7 @@ from vist.metrics.noise import cc_ceiling, feve, oracle_correlation, split_half_
 
 __all__ = ["cc_ceiling", "feve", "oracle_correlation", "split_half_reliability"]
 from vist.metrics.correlation import CCResult, cc  # noqa: E402
+from vist.metrics.scores import Scores  # noqa: E402
 from vist.metrics.sdkl import sd_kl, sd_kl_details, sd_kl_reference  # noqa: E402
 
-__all__ += ["CCResult", "cc", "sd_kl", "sd_kl_details", "sd_kl_reference"]
+__all__ += ["CCResult", "Scores", "cc", "sd_kl", "sd_kl_details", "sd_kl_reference"]

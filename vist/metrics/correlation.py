@@ -68,11 +68,10 @@ class CCResult:
         return int(np.isnan(self.r).sum())
 
     def summary(self) -> dict[str, float]:
-        """The labelled summaries, for tables."""
-        return {"CC (signed mean, headline)": self.mean,
-                "CC (mean |r|, authors' logs)": self.mean_abs,
-                "CC (mean of r>0, authors' prediction code)": self.mean_positive,
-                "cells with undefined r": self.n_undefined}
+        """The summaries keyed by their :class:`vist.metrics.Scores` field (``cc``, ``cc_abs``,
+        ``cc_positive``, ``cells_undefined``); a chapter titles them (:data:`vist.report.TITLES`)."""
+        return {"cc": self.mean, "cc_abs": self.mean_abs, "cc_positive": self.mean_positive,
+                "cells_undefined": self.n_undefined}
 
     def __array__(self, dtype=None, copy=None):
         return self.r if dtype is None else self.r.astype(dtype)

@@ -1,2 +1,5 @@
-"""Figures used by the chapters. Each function draws on a matplotlib figure and returns it, and
-titles it with the data it shows, so captions never have to be typed by hand."""
+"""Every figure of the book, one module per subject: :mod:`~vist.plots.data` (chapter 1),
+:mod:`~vist.plots.prior` (2), :mod:`~vist.plots.model` (3), :mod:`~vist.plots.training` (6),
+:mod:`~vist.plots.experiments` (7–12), and the book's look, :mod:`~vist.plots.style`. Each function
+draws on a matplotlib figure and returns it; what it shows goes in the caption under it
+(:func:`vist.report.show`)."""

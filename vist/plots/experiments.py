@@ -1,7 +1,7 @@
 """Figures of the experiments (chapters 7–12): scores over seeds, layer depth, response durations,
-complementary coding, receptive-field recovery. Each takes the rows or tidy frame a
-:mod:`vist.experiments` builder returns; captions (data, prior, preset) go under the figure
-(:func:`vist.report.show`), not into it."""
+complementary coding, receptive-field recovery. Each takes the tidy frame (snake_case data
+columns) a :mod:`vist.experiments` builder returns and titles its axes itself; captions (data,
+prior, preset) go under the figure (:func:`vist.report.show`), not into it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-
-
-def _err(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
-    return np.array([r[key] if np.isfinite(r[key]) else 0.0 for r in rows], dtype=np.float64)
-
 
 SCORE_LABELS: dict[str, str] = {
     "cc": "CC (signed mean over cells)",
@@ -78,16 +73,18 @@ def seed_points(scores: pd.DataFrame, x: str, metrics: Sequence[str] = ("cc",), 
     return fig
 
 
-def by_setting(rows: Sequence[Mapping[str, Any]], x: str, xlabel: str) -> Figure:
-    """CC and SD-KL (mean ± sd over seeds) against one setting (e.g. the ViT block)."""
-    rows = list(rows)
-    xs = [r[x] for r in rows]
+def by_setting(rows: pd.DataFrame, x: str, xlabel: str) -> Figure:
+    """CC and SD-KL (mean ± sd over seeds) against one setting (e.g. the ViT block); ``rows`` has
+    the column ``x`` and ``cc_mean``, ``cc_sd``, ``sd_kl_mean``, ``sd_kl_sd`` (e.g.
+    :func:`vist.experiments.layers.table`), one row per setting in the order drawn."""
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.0))
-    for ax, key, color, label in ((axes[0], "CC", "tab:green", "CC (signed mean over cells)"),
-                                  (axes[1], "SD-KL", "tab:red", "SD-KL (lower is better)")):
-        ax.errorbar(np.arange(len(rows)), [r[f"{key} (ours)"] for r in rows], yerr=_err(rows, f"{key} sd (ours)"),
+    at = np.arange(len(rows))
+    for ax, key, color in ((axes[0], "cc", "tab:green"), (axes[1], "sd_kl", "tab:red")):
+        sd = rows[f"{key}_sd"].to_numpy(dtype=np.float64)
+        ax.errorbar(at, rows[f"{key}_mean"].to_numpy(dtype=np.float64), yerr=np.where(np.isfinite(sd), sd, 0.0),
                     fmt="o-", color=color, capsize=3)
-        ax.set_xticks(np.arange(len(rows)), xs)
+        label = SCORE_LABELS[key]
+        ax.set_xticks(at, list(rows[x]))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
     fig.tight_layout()
@@ -114,25 +111,22 @@ def durations(target: np.ndarray, arms: Mapping[str, np.ndarray], cells: int = 1
     return fig
 
 
-def complementary(scores: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Top-8 mean CC against population size, one panel per direction: each seed × draw (dots),
-    their mean (line) and the poster's values (dashed)."""
-    dirs = list(dict.fromkeys(r["train→test"] for r in rows))
-    paper_key = next((k for k in (rows[0] if rows else {}) if k.startswith("top-8 CC (poster")), None)
+def complementary(scores: pd.DataFrame, rows: pd.DataFrame) -> Figure:
+    """Top-8 mean CC against population size, one panel per direction: each seed × draw (dots;
+    ``scores`` of :func:`vist.experiments.complementary.scores_frame`), their mean (line) and the
+    poster's values (dashed; ``rows`` of :func:`vist.experiments.complementary.table`)."""
+    dirs = list(dict.fromkeys(rows["direction"]))
     fig, axes = plt.subplots(1, len(dirs), figsize=(7.2 if len(dirs) > 1 else 4.8, 3.2), squeeze=False)
     for ax, d in zip(axes[0], dirs, strict=True):
-        pts = [s for s in scores if s["train→test"] == d]
-        ax.scatter([s["cells"] for s in pts], [s["top-8 CC"] for s in pts], color="tab:blue", alpha=0.5, s=18,
-                   label="ours: each seed × draw")
-        rs = sorted((r for r in rows if r["train→test"] == d), key=lambda r: r["cells"])
-        ax.plot([r["cells"] for r in rs], [r["top-8 CC (ours)"] for r in rs], "o-", color="tab:blue",
-                label="ours: mean")
-        if paper_key:
-            ref = [(r["cells"], r[paper_key]) for r in rs if isinstance(r[paper_key], float | int)]
-            if ref:
-                ax.plot(*zip(*ref, strict=True), "D--", color="k", label="poster (real data, pretrained)")
+        pts = scores[scores["direction"] == d]
+        ax.scatter(pts["cells"], pts["top8_cc"], color="tab:blue", alpha=0.5, s=18, label="ours: each seed × draw")
+        rs = rows[rows["direction"] == d].sort_values("cells", kind="stable")
+        ax.plot(rs["cells"], rs["top8_cc_mean"], "o-", color="tab:blue", label="ours: mean")
+        ref = rs[np.isfinite(rs["poster_top8_cc"].to_numpy(dtype=np.float64))]
+        if len(ref):
+            ax.plot(ref["cells"], ref["poster_top8_cc"], "D--", color="k", label="poster (real data, pretrained)")
         ax.set_xscale("log")
-        ticks = sorted({r["cells"] for r in rs})
+        ticks = sorted(set(rs["cells"]))
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.minorticks_off()
         ax.set_xlabel("cells in the population the model is trained on")

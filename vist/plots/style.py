@@ -153,6 +153,23 @@ def show(fig: Figure, caption: str) -> None:
         display(HTML(markup))
 
 
+TITLES: dict[str, str] = {
+    # vist.metrics.Scores fields, as the chapters label them
+    "cc": "CC (signed mean, headline)",
+    "cc_abs": "CC (mean |r|, authors' logs)",
+    "cc_positive": "CC (mean of r>0, authors' prediction code)",
+    "cells_undefined": "cells with undefined r",
+    "cells_without_ceiling": "cells without a usable ceiling",
+}
+"""Column (or score) key → the title a chapter shows for it; keys not listed are shown as they are.
+Data keys are snake_case everywhere else; only a table shown to readers uses these titles."""
+
+
+def titled(df: pd.DataFrame, titles: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``df`` with its columns retitled by :data:`TITLES` (then ``titles``, for a chapter's own)."""
+    return df.rename(columns={**TITLES, **(titles or {})})
+
+
 def table(df: pd.DataFrame, caption: str, precision: int = 3,
           formats: Mapping[str, str] | None = None, max_columns: int = 8) -> Any:
     """``df`` for readers: index hidden, floats to ``precision`` digits (``formats`` per column, e.g.

@@ -5,7 +5,8 @@
 * :func:`train_run` — trains with the preset's settings (AdamW, one-cycle schedule, SWA, random
   windows, the Vi-ST loss), evaluates on the test split with every metric, and stores the run
   with provenance; an identical spec is reused unless ``rerun=True``;
-* :class:`Run` — a stored run: summary, per-cell metrics, per-epoch history, predictions.
+* :class:`Run` — a stored run: its scores (:class:`vist.metrics.Scores`), per-cell metrics, per-epoch
+  history, predictions.
 """
 
 from vist.train.loop import TrainingDiverged, fit

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vist.metrics import cc, cc_ceiling, feve, oracle_correlation, sd_kl
+from vist.metrics import Scores, cc, cc_ceiling, feve, oracle_correlation, sd_kl
 from vist.metrics.correlation import normalised_cc
 from vist.train.inputs import Prepared
 
@@ -71,14 +71,19 @@ def quick_scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
 
 
 def evaluate(pred: np.ndarray, data: Prepared) -> dict[str, Any]:
-    """All metrics per cell (lists) and their summaries.
+    """All metrics per cell and their summaries, as ``run.json`` stores them.
 
-    ``cc`` is Pearson r per cell against the trial-mean rate; the headline is its signed mean.
-    ``cc_abs_mean`` (the authors' logs) and ``cc_positive_mean`` (their prediction code) are
-    reported for comparison. ``cc_ceiling`` = sqrt(split-half reliability, Spearman–Brown) of the
-    test trials, ``cc_normalised`` = cc / cc_ceiling over the cells with a usable (positive)
-    ceiling, the others counted in ``cells without a usable ceiling``; ``feve`` follows Cadena et
-    al. (2019). Every summary is finite or NaN (never ±inf).
+    Args:
+        pred: ``[T_test, cells]`` predicted rates (spikes per frame bin) over the test segments.
+        data: the prepared run inputs (test targets and trials).
+
+    Returns:
+        ``{"per_cell": {name: [cells] list, None where undefined}, "summary": Scores.to_dict()}``.
+        Per cell: ``cc`` is Pearson r against the trial-mean rate, ``cc_ceiling`` = sqrt(split-half
+        reliability, Spearman–Brown) of the test trials, ``cc_normalised`` = cc / cc_ceiling where
+        the ceiling is usable (positive), ``feve`` follows Cadena et al. (2019). The summary is
+        a :class:`vist.metrics.Scores` of them (the headline is the signed mean of
+        ``cc``). Every summary is finite or NaN (never ±inf).
     """
     target, spikes = test_targets(data)
     r = cc(pred, target)
@@ -98,7 +103,7 @@ def evaluate(pred: np.ndarray, data: Prepared) -> dict[str, Any]:
     return {
         "per_cell": {"cc": clean(r), "sd_kl": clean(kl), "cc_ceiling": clean(ceiling),
                      "cc_normalised": clean(normalised), "feve": clean(fe), "oracle": clean(oracle)},
-        "summary": {**r.summary(), "sd_kl": float(np.mean(kl)), "cc_ceiling": nanmean(ceiling),
-                    "cc_normalised": nanmean(normalised), "cells without a usable ceiling": no_ceiling,
-                    "feve": nanmean(fe)},
+        "summary": Scores(cc=r.mean, cc_abs=r.mean_abs, cc_positive=r.mean_positive, sd_kl=float(np.mean(kl)),
+                          cc_ceiling=nanmean(ceiling), cc_normalised=nanmean(normalised), feve=nanmean(fe),
+                          cells_undefined=r.n_undefined, cells_without_ceiling=no_ceiling).to_dict(),
     }

@@ -17,6 +17,12 @@ blocking: a ``run.json`` that is empty, truncated or of another format, or whose
 the file and the run is trained again (resuming its checkpoint if that is usable, see
 :mod:`vist.train.loop`). ``run.json`` is strict JSON: a value that is not a finite number (a
 summary without any usable cell) is written as ``null`` and read back as NaN.
+
+Run formats: format 2 (written now) keys ``metrics.summary`` by the fields of
+:class:`vist.metrics.Scores` (``cc``, ``cc_abs``, …). Format 1 keyed some of them by display
+labels (``"CC (signed mean, headline)"``, …); such a run — the stored ``benchmarks/`` run, or a
+user's cached one — still loads: :func:`upgrade_record` renames its keys in memory (the file is
+left as it is), so it shows the same numbers and a cached run is reused, not retrained.
 """
 
 from __future__ import annotations
@@ -36,10 +42,25 @@ import numpy as np
 import torch
 
 from vist.cache import CacheError, atomic_path, cache_dir, read_json_object, write_json_atomic
+from vist.metrics.scores import LEGACY_KEYS, Scores
 from vist.train.spec import RunSpec
 
 RESULTS_ENV = "VIST_RESULTS_DIR"
-RUN_FORMAT = 1
+RUN_FORMAT = 2
+"""The format :func:`train_run` writes; :meth:`Run.load` reads it and format 1 (:func:`upgrade_record`)."""
+
+
+def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A ``run.json`` record of format 1 as format 2: its summary keys renamed to the fields of
+    :class:`vist.metrics.Scores` (:data:`vist.metrics.scores.LEGACY_KEYS`), values and order kept.
+    A record of format 2 is returned unchanged; ``record`` itself is never modified."""
+    if record.get("format") != 1:
+        return record
+    metrics = record.get("metrics")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("summary"), dict):
+        return {**record, "format": RUN_FORMAT}
+    summary = {LEGACY_KEYS.get(k, k): v for k, v in metrics["summary"].items()}
+    return {**record, "format": RUN_FORMAT, "metrics": {**metrics, "summary": summary}}
 
 
 def results_dir() -> Path:
@@ -62,9 +83,9 @@ class Run:
         return RunSpec.from_dict(self.record["spec"])
 
     @property
-    def summary(self) -> dict[str, float]:
-        """The metrics' summaries (``null`` in the file, an undefined summary, is NaN here)."""
-        return {k: math.nan if v is None else v for k, v in self.record["metrics"]["summary"].items()}
+    def scores(self) -> Scores:
+        """The summaries over cells (``null`` in the file, an undefined summary, is NaN here)."""
+        return Scores.from_dict(self.record["metrics"]["summary"])
 
     @property
     def per_cell(self) -> dict[str, np.ndarray]:
@@ -94,7 +115,7 @@ class Run:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Run:
-        """The run stored in the folder ``path``.
+        """The run stored in the folder ``path`` (format 1 is upgraded in memory, :func:`upgrade_record`).
 
         Raises:
             FileNotFoundError: no ``run.json`` there.
@@ -103,8 +124,9 @@ class Run:
         """
         path = Path(path)
         record = read_json_object(path / "run.json")
-        if record.get("format") != RUN_FORMAT:
-            raise ValueError(f"{path}/run.json: expected run format {RUN_FORMAT}, found {record.get('format')}")
+        if record.get("format") not in (1, RUN_FORMAT):
+            raise ValueError(f"{path}/run.json: expected run format 1 or {RUN_FORMAT}, found {record.get('format')}")
+        record = upgrade_record(record)
         missing = [k for k in ("spec", "settings", "metrics", "history") if k not in record]
         if missing:
             raise ValueError(f"{path}/run.json: expected the entries spec, settings, metrics, history; "
