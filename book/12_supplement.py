@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 
 from vist.data import load
 from vist.experiments import rf_recovery as rfx
-from vist.experiments.common import movie_pairs
+from vist.experiments.common import movie_pairs, train_all
 from vist.plots import experiments as xplots
 from vist.plots import training as tplots
 from vist.presets import get_preset
@@ -56,10 +56,10 @@ book_style()
 
 # %% tags=["hide-input"]
 preset_name = get_preset(preset, device).name
-runs = {f"{tr}→{te}": train_run(RunSpec(model="vist", data=data, train_movie=tr, test_movie=te, seed=seed,
-                                        preset=preset_name, backbone=backbone, layer=layer, weights=weights),
-                                device=device, rerun=rerun, progress=False)
-        for tr, te in movie_pairs(train_movie, test_movie, both_directions)}
+specs = {f"{tr}→{te}": RunSpec(model="vist", data=data, train_movie=tr, test_movie=te, seed=seed,
+                               preset=preset_name, backbone=backbone, layer=layer, weights=weights)
+         for tr, te in movie_pairs(train_movie, test_movie, both_directions)}
+runs = train_all(specs, train_run, device=device, rerun=rerun)
 main = runs[f"{train_movie}→{test_movie}"]
 label = source(main)
 

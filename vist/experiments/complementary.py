@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vist.experiments.common import RunLike, TrainFn, beyond_spread, mean_sd
+from vist.experiments.common import RunLike, TrainFn, beyond_spread, mean_sd, train_all
 from vist.experiments.paper import COMPLEMENTARY_TOP8_CC
 from vist.train import RunSpec
 
@@ -187,10 +187,13 @@ def run_direction(base: RunSpec, seeds: Sequence[int], sizes: Sequence[int] | No
         n_cells = len(full.per_cell["cc"])
         tops[s] = top_cells(full, top)
         chosen = size_list(sizes, base.preset, n_cells)
-        for (n, d), groups in populations(n_cells, tops[s], chosen, draws, seed=s).items():
-            runs[(n, d, s)] = [full if cells is None else
-                               train(full_spec.replace(cells=cells), device=device, rerun=rerun, progress=False)
-                               for cells in groups]
+        pops = populations(n_cells, tops[s], chosen, draws, seed=s)
+        # every smaller population of this seed in one list (side by side with workers)
+        specs = {(n, d, i): full_spec.replace(cells=cells) for (n, d), groups in pops.items()
+                 for i, cells in enumerate(groups) if cells is not None}
+        trained = train_all(specs, train, device=device, rerun=rerun)
+        for (n, d), groups in pops.items():
+            runs[(n, d, s)] = [full if cells is None else trained[(n, d, i)] for i, cells in enumerate(groups)]
     return Direction(base.train_movie, base.test_movie, tops, runs)
 
 
