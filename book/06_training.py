@@ -61,7 +61,6 @@ rerun = False
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Markdown, display
 
 import vist
 from vist.bench.summary import small_preset_step
@@ -71,7 +70,6 @@ from vist.plots import training as tplots
 from vist.presets import get_preset
 from vist.report import TITLES, book_style, publish, show, source, table
 from vist.train import train_run
-from vist.train.parallel import resolve_workers
 from vist.train.runs import Run
 from vist.train.settings import differences
 
@@ -114,24 +112,12 @@ else:
 # the per-epoch CC is measured on the test split after every epoch (the small preset scores the
 # first 400 test frames in this log, to keep it cheap; every table of the book scores the whole
 # test split).
-#
-# A chapter's runs are independent, so they can train side by side. On two CPU cores that pays:
-# a small model's operations are too short to split well between two threads, and two runs with
-# one thread each finish their list about 1.5 times sooner than the same runs one after another
-# with two threads each (`python -m vist.bench train-runs`). How many train at once is the
-# environment variable `VIST_TRAIN_WORKERS` (one when it is unset; the book's build sets two); a
-# run's result does not depend on it, except for the last bits of its numbers, which depend on
-# the thread count stored with the run. Runs already stored are read back, not retrained.
 
 # %% tags=["hide-input"]
 directions = gen.directions_for(train_movie, test_movie)
 specs = gen.specs(directions, (seed,), data=data, preset=preset_name, backbone=backbone, layer=layer,
                   weights=weights)
 runs = train_all(specs, train_run, device=device, rerun=rerun)
-threads = sorted({r.record["provenance"].get("torch_threads", "?") for r in runs.values()}, key=str)
-display(Markdown(f"{len(runs)} runs, trained with {' or '.join(map(str, threads))} torch thread(s) each "
-                 f"(as stored with each run); this build trains lists of runs "
-                 f"{resolve_workers(None, device)} at a time."))
 curves = {(m, d): run for (m, d, _), run in runs.items()}
 label = source(runs[next(iter(runs))], prior="per model, see chapter 7")
 

@@ -1,6 +1,5 @@
-"""Shared test set-up: every test session gets its own empty cache folder, trains lists of runs
-one after another unless a test asks for workers, and runs Triton kernels in Triton's interpreter
-(on CPU tensors).
+"""Shared test set-up: every test session gets its own empty cache folder, and Triton kernels
+run in Triton's interpreter (on CPU tensors).
 
 ``TRITON_INTERPRET`` is read when a ``@triton.jit`` kernel is defined, i.e. when
 :mod:`vist.kernels.triton_sdtw` or :mod:`vist.kernels.conv_triton` is first imported; setting it
@@ -19,6 +18,5 @@ os.environ["TRITON_INTERPRET"] = "1"
 def _private_cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("VIST_CACHE_DIR", str(tmp_path_factory.mktemp("vist-cache")))
-    mp.delenv("VIST_TRAIN_WORKERS", raising=False)
     yield
     mp.undo()

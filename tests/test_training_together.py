@@ -1,8 +1,7 @@
-"""Runs trained together: shared prior networks and movie inputs, and worker processes."""
+"""Runs trained together share prior networks and movie inputs (vist.train.inputs.shared_inputs)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 import numpy as np
@@ -12,10 +11,9 @@ import torch
 from vist.data.synthetic import simulate
 from vist.experiments.common import train_all
 from vist.prior import PixelPrior
-from vist.train import RunSpec, parallel
+from vist.train import RunSpec
 from vist.train import inputs as inputs_module
 from vist.train.inputs import make_prior, prepare_from, shared_inputs
-from vist.train.parallel import WORKERS_ENV, resolve_workers, train_parallel
 
 
 class CountingPrior(PixelPrior):
@@ -102,41 +100,3 @@ def test_a_block_builds_each_prior_once_and_train_all_opens_one():
     assert seen[0] is not None and seen[0] is seen[1]
     assert inputs_module._SHARED.get() is None
 
-
-def test_workers_come_from_the_argument_or_the_environment_and_are_checked(monkeypatch):
-    assert resolve_workers(None, "cpu") == 1
-    monkeypatch.setenv(WORKERS_ENV, "2")
-    assert resolve_workers(None, "cpu") == 2
-    assert resolve_workers(3, "cpu") == 3
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="positive integer"):
-            resolve_workers(bad, "cpu")
-    monkeypatch.setenv(WORKERS_ENV, "two")
-    with pytest.raises(ValueError, match=f"\\${WORKERS_ENV}: expected a positive integer, found 'two'"):
-        resolve_workers(None, "cpu")
-
-
-def _stub_train(spec, device, rerun, progress):
-    """A picklable stand-in for train_run: the worker's pid, threads and whether inputs are shared."""
-    return {"spec": spec, "pid": os.getpid(), "threads": torch.get_num_threads(),
-            "shared": inputs_module._SHARED.get() is not None}
-
-
-def test_workers_train_distinct_specs_once_each_in_other_processes_in_the_mapping_order(monkeypatch):
-    monkeypatch.setattr(parallel, "stored_run", lambda spec: None)
-    specs = {("a", s): RunSpec(seed=s) for s in (0, 1, 2)} | {("again", 0): RunSpec(seed=0)}
-    runs = train_parallel(specs, 2, device="cpu", train=_stub_train)
-    assert list(runs) == list(specs)
-    assert [r["spec"].seed for r in runs.values()] == [0, 1, 2, 0]
-    assert runs[("a", 0)] == runs[("again", 0)]  # equal specs: trained once
-    assert all(r["pid"] != os.getpid() and r["threads"] == max(1, (os.cpu_count() or 1) // 2)
-               and r["shared"] for r in runs.values())
-
-
-def test_stored_runs_are_read_back_without_a_worker(monkeypatch):
-    stored = {0: "stored run 0"}
-    monkeypatch.setattr(parallel, "stored_run", lambda spec: stored.get(spec.seed))
-    runs = train_parallel({0: RunSpec(seed=0), 1: RunSpec(seed=1)}, 2, device="cpu", train=_stub_train)
-    assert runs[0] == "stored run 0"
-    assert runs[1]["pid"] == os.getpid()  # a single run left: trained here, no worker started
-    assert train_all({0: RunSpec(seed=0)}, _stub_train, device="cpu", workers=1)[0]["pid"] == os.getpid()

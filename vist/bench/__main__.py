@@ -11,7 +11,6 @@ BENCHMARKS = {
     "kernels": "vist.bench.kernels",
     "prior": "vist.bench.prior",
     "train-run": "vist.bench.train_run",
-    "train-runs": "vist.bench.train_runs",
     "train-step": "vist.bench.train_step",
 }
 

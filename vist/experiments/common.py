@@ -17,7 +17,6 @@ import pandas as pd
 
 from vist.metrics import Scores
 from vist.train.inputs import shared_inputs
-from vist.train.parallel import resolve_workers, train_parallel
 
 PAPER_SEEDS = 3
 """Seeds per configuration on the paper preset (``seed, seed + 1, …``)."""
@@ -108,17 +107,9 @@ def provenance(runs: Iterable[RunLike]) -> str:
 
 
 def train_all(specs: Mapping[Any, Any], train: TrainFn, device: str = "auto",
-              rerun: bool = False, workers: int | None = None) -> dict[Any, RunLike]:
-    """Train (or reuse) every spec: ``{key: spec}`` → ``{key: run}``, in the mapping's order.
-
-    With one worker (``workers``, else ``$VIST_TRAIN_WORKERS``, else 1) the runs train one after
-    another in this process, sharing prior networks and movie inputs
-    (:func:`vist.train.inputs.shared_inputs`); with more, that many at once in worker processes
-    (:func:`vist.train.parallel.train_parallel`; ``train`` must then be importable by name).
-    """
-    n = resolve_workers(workers, device)
-    if n > 1:
-        return train_parallel(specs, n, device=device, rerun=rerun, train=train)
+              rerun: bool = False) -> dict[Any, RunLike]:
+    """Train (or reuse) every spec: ``{key: spec}`` → ``{key: run}``, in the mapping's order; the
+    runs share prior networks and movie inputs (:func:`vist.train.inputs.shared_inputs`)."""
     with shared_inputs():
         return {key: train(spec, device=device, rerun=rerun, progress=False) for key, spec in specs.items()}
 

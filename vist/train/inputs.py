@@ -112,13 +112,6 @@ def _recording(spec: RunSpec, movie: str) -> Recording:
     return rec.cells(list(spec.cells)) if spec.cells is not None else rec
 
 
-def keep_shared_inputs() -> None:
-    """Share prior networks and movie inputs for the rest of this context — the whole life of a
-    worker process that trains a list of runs (:mod:`vist.train.parallel`)."""
-    if _SHARED.get() is None:
-        _SHARED.set(_Shared())
-
-
 def make_prior(spec: RunSpec, device: str | torch.device) -> Any:
     """The feature extractor of ``spec`` (``None`` for the CRNN, which reads frames); inside
     :func:`shared_inputs`, the one already built for an equal prior setting."""

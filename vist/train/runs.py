@@ -204,16 +204,6 @@ def _stored(folder: Path, spec: RunSpec, settings_dict: dict[str, Any]) -> tuple
     return run, False
 
 
-def stored_run(spec: RunSpec, root: Path | None = None) -> Run | None:
-    """The finished, usable run stored for ``spec`` by today's code, or ``None`` (nothing stored,
-    damaged — a warning names the file — or trained with other settings)."""
-    from vist.train.settings import settings_for
-
-    folder = (root or results_dir()) / spec.run_id()
-    run, _ = _stored(folder, spec, settings_for(spec.preset, spec.model, spec.epochs).to_dict())
-    return run
-
-
 def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = False,
               progress: bool = True, root: Path | None = None, fast: bool = True) -> Run:
     """Train and evaluate ``spec`` — or return the stored run with the same spec.
