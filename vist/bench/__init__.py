@@ -5,6 +5,6 @@ Each benchmark lives in a module of this package exposing ``run(**options) -> Be
 as JSON with ``--save PATH``. Chapters call the same ``run`` and show the table.
 """
 
-from vist.bench.common import BenchTable, device_name, median_time
+from vist.bench.common import BenchTable, median_time
 
-__all__ = ["BenchTable", "device_name", "median_time"]
+__all__ = ["BenchTable", "median_time"]

@@ -11,7 +11,8 @@ import os
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name, median_time
+from vist.bench.common import BenchTable, median_time
+from vist.env import device_name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vist.bench.common import BenchTable, device_name, median_times
+from vist.bench.common import BenchTable, median_times
+from vist.env import device_name
 from vist.kernels import soft_dtw, vist_windows, windowed_divergence
 
 

@@ -11,7 +11,8 @@ import argparse
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name, environment
+from vist.bench.common import BenchTable, environment
+from vist.env import device_name
 
 CPU_TARGET_S = 180.0
 GPU_TARGET_FPS = 2000.0

@@ -16,7 +16,8 @@ import statistics
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name, environment
+from vist.bench.common import BenchTable, environment
+from vist.env import device_name, resolve_device
 
 CPU_TARGET_S = 60.0
 GPU_TARGET_S = 180.0
@@ -43,7 +44,6 @@ def run(preset: str = "auto", device: str = "auto", models: str = "vist", train_
         fresh_features: bool = False) -> BenchTable:
     """Train each model ``repeats`` times from scratch; rows hold the median times in seconds."""
     from vist.presets import get_preset
-    from vist.prior import resolve_device
     from vist.train import RunSpec, train_run
 
     dev = resolve_device(device)

@@ -39,7 +39,8 @@ from typing import Any
 import torch
 import torch._functorch.config as functorch_config
 
-from vist.bench.common import BenchTable, device_name, median_times
+from vist.bench.common import BenchTable, median_times
+from vist.env import device_name
 from vist.losses import ViSTLoss
 from vist.model import ViST, ViSTConfig
 from vist.model.fast import FastViST

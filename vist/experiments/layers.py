@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vist.env import resolve_device
 from vist.experiments.common import RunLike, beyond_spread, labels, mean_sd
 from vist.presets import get_preset
 from vist.prior import BACKBONES
@@ -67,7 +68,7 @@ def precompute_features(layers: Sequence[int], data: str, movies: Sequence[str],
     the very cache entries :func:`vist.train.train_run` reads (same prior settings), so the
     chapter shows no progress bars while a new block's features are computed."""
     from vist.data import load
-    from vist.prior import make_prior, resolve_device
+    from vist.prior import make_prior
 
     frames = {m: load(data, m, seed=seed).frames for m in dict.fromkeys(movies)}
     dev = resolve_device(device)

@@ -46,6 +46,7 @@ import numpy as np
 
 from vist.data import Recording
 from vist.data.retina import Cells, CellType, RetinaParams, spatial_rf
+from vist.env import resolve_device
 
 
 def patch_overlap(n: int, grid: int) -> np.ndarray:
@@ -243,7 +244,6 @@ def model_responses(run: Any, device: str = "auto") -> dict[str, np.ndarray]:
     (as the test split is evaluated). Cross-movie runs only."""
     from dataclasses import replace
 
-    from vist.prior import resolve_device
     from vist.train.evaluate import predict
     from vist.train.inputs import prepare
 

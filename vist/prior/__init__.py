@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from vist.prior.frames import check_frames, imagenet_input, resolve_device
+from vist.prior.frames import check_frames, imagenet_input
 from vist.prior.i3d import I3DPrior
 from vist.prior.pixels import PixelPrior
 from vist.prior.vit import BACKBONES, ViTPrior, load_weights
@@ -23,7 +23,7 @@ from vist.prior.vit import BACKBONES, ViTPrior, load_weights
 Prior = ViTPrior | PixelPrior | I3DPrior
 
 __all__ = ["BACKBONES", "I3DPrior", "PixelPrior", "Prior", "ViTPrior", "check_frames",
-           "imagenet_input", "load_weights", "make_prior", "resolve_device"]
+           "imagenet_input", "load_weights", "make_prior"]
 
 
 def make_prior(kind: str = "dinov2", preset: str = "auto", device: str | torch.device = "auto",

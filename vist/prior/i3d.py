@@ -14,8 +14,9 @@ import torch
 from einops import rearrange
 
 from vist.cache import digest
+from vist.env import resolve_device
 from vist.model.i3d import I3D
-from vist.prior.frames import check_frames, resize_frames, resolve_device
+from vist.prior.frames import check_frames, resize_frames
 
 I3D_VERSION = 1
 

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from vist.cache import digest
-from vist.prior.frames import check_frames, imagenet_input, resolve_device
+from vist.env import bf16_supported, resolve_device
+from vist.prior.frames import check_frames, imagenet_input
 from vist.prior.store import cached
 from vist.progress import progress
 
@@ -39,18 +40,6 @@ BACKBONES: dict[str, tuple[str, int, int]] = {
 
 PATCH = 14
 TIMM_LAYERSCALE_INIT = 1e-5
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast is fast on ``device`` (CUDA with bf16, or a CPU with native bf16)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
 
 
 def _file_sha256(path: Path) -> str:

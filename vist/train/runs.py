@@ -27,10 +27,8 @@ left as it is), so it shows the same numbers and a cached run is reused, not ret
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
-import platform
 import time
 import warnings
 import zipfile
@@ -42,6 +40,7 @@ import numpy as np
 import torch
 
 from vist.cache import CacheError, atomic_path, cache_dir, read_json_object, write_json_atomic
+from vist.env import provenance, resolve_device
 from vist.metrics.scores import LEGACY_KEYS, Scores
 from vist.train.spec import RunSpec
 
@@ -162,17 +161,6 @@ class Run:
             raise CacheError(f"{weights}: expected a state dict, found a {type(sd).__name__}")
 
 
-def provenance(device: torch.device) -> dict[str, Any]:
-    """Device, date, commit and versions of the machine producing a result."""
-    import vist
-    from vist.bench.common import device_name, git_commit
-
-    return {"device": device_name(str(device)), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "commit": git_commit(), "vist": vist.__version__, "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(), "host": platform.node(),
-            "torch_threads": torch.get_num_threads()}
-
-
 def _write_json(path: Path, record: dict[str, Any]) -> None:
     write_json_atomic(path, record, indent=1, default=float)
 
@@ -218,7 +206,6 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
             as the reference ``nn.Conv3d`` model (tested to 1e-5), computed faster; the stored
             weights load into either.
     """
-    from vist.prior import resolve_device
     from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
     from vist.train.inputs import prepare
     from vist.train.loop import fit
