@@ -1,4 +1,4 @@
-"""Per-frame features of the untrained, causal I3D architecture (:mod:`vist.model.i3d`), cached
+"""Per-frame features of the untrained, causal I3D architecture (:mod:`vist.prior.i3d_net`), cached
 like the ViT prior's: ``uint8 [T, H, W]`` → ``float16 [T, g·g, 1024]`` with ``g = img_size / 32``.
 
 The movie is processed in chunks with :attr:`I3D.reach` frames of overlap, which gives exactly the
@@ -15,8 +15,8 @@ from einops import rearrange
 
 from vist.cache import digest
 from vist.env import resolve_device
-from vist.model.i3d import I3D
 from vist.prior.frames import check_frames, resize_frames
+from vist.prior.i3d_net import I3D
 
 I3D_VERSION = 1
 
