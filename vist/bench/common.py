@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from vist.cache import write_json_atomic
 from vist.env import git_commit
 
@@ -104,8 +106,6 @@ class BenchTable:
 
     def to_frame(self):
         """The rows as a pandas DataFrame (for chapters)."""
-        import pandas as pd
-
         return pd.DataFrame(self.rows)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -132,8 +132,6 @@ def stored_sections(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
     ``tools/gpu_*.py`` scripts (a header with the device, then one section per key). Tables are
     pandas DataFrames; notes are strings.
     """
-    import pandas as pd
-
     path = Path(path)
     data = json.loads(path.read_text())
     if "rows" in data:

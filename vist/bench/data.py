@@ -12,6 +12,7 @@ import tempfile
 import time
 
 from vist.bench.common import BenchTable, median_time
+from vist.data import load
 from vist.env import device_name
 
 
@@ -23,8 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(seed: int = 0, trials: int = 20, repeat: int = 3) -> BenchTable:
     """Time cold generation (simulation + writing the cache) and cached loads, in a fresh cache."""
-    from vist.data import load
-
     table = BenchTable("data", device_name("cpu"))
     old = os.environ.get("VIST_CACHE_DIR")
     with tempfile.TemporaryDirectory(prefix="vist-bench-") as tmp:

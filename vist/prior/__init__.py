@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from vist.presets import get_preset
 from vist.prior.frames import check_frames, imagenet_input
 from vist.prior.i3d import I3DPrior
 from vist.prior.pixels import PixelPrior
@@ -34,8 +35,6 @@ def make_prior(kind: str = "dinov2", preset: str = "auto", device: str | torch.d
     ``backbone``/``layer`` = ``None`` take the preset's (:mod:`vist.presets`); ``options`` go to
     the prior's constructor (e.g. ``cache=False``, ``untrained_layerscale=None``).
     """
-    from vist.presets import get_preset
-
     p = get_preset(preset, device).prior
     if kind == "dinov2":
         return ViTPrior(backbone or p.backbone, p.layer if layer is None else layer, weights,

@@ -17,6 +17,7 @@ from vist.cache import digest
 from vist.env import resolve_device
 from vist.prior.frames import check_frames, resize_frames
 from vist.prior.i3d_net import I3D
+from vist.prior.store import cached
 
 I3D_VERSION = 1
 
@@ -78,7 +79,5 @@ class I3DPrior:
                 with torch.inference_mode():
                     y = self.net(x)[:, :, s - lo:]
                 yield slice(s, e), rearrange(y, "1 d t p q -> t (p q) d").float().cpu().numpy()
-
-        from vist.prior.store import cached
 
         return cached(self.kind, lambda: self.cache_key(frames), shape, compute, self.label, self.cache)

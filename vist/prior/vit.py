@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from vist.cache import digest
@@ -59,8 +60,6 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             holds something else than name → tensor, or a tensor holds NaN or ±inf (named).
     """
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         try:
             sd = load_file(str(path), device="cpu")
         except Exception as err:  # safetensors raises SafetensorError (and OSError) for bad files
@@ -117,7 +116,7 @@ def load_weights(model: nn.Module, path: str | Path, backbone: str) -> str:
             values (the tensor is named), another architecture than ``backbone``, or a tensor of
             the wrong shape (named, with the expected and found shapes).
     """
-    from timm.models.vision_transformer import checkpoint_filter_fn
+    from timm.models.vision_transformer import checkpoint_filter_fn  # lazy: timm, seconds to import
 
     path = Path(path).expanduser()
     short, want_dim, want_depth = BACKBONES[backbone]
@@ -184,7 +183,7 @@ class ViTPrior:
                  untrained_layerscale: float | None = 1.0, device: str | torch.device = "auto",
                  precision: str = "auto", batch_size: int | None = None, cache: bool = True,
                  progress: bool | None = None) -> None:
-        import timm
+        import timm  # lazy: timm takes seconds to import, only a ViT needs it
 
         if backbone not in BACKBONES:
             raise ValueError(f"backbone: expected one of {list(BACKBONES)}, found {backbone!r}")

@@ -42,6 +42,12 @@ import torch
 from vist.cache import CacheError, atomic_path, cache_dir, read_json_object, write_json_atomic
 from vist.env import provenance, resolve_device
 from vist.metrics.scores import LEGACY_KEYS, Scores
+from vist.model.fast import convert
+from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
+from vist.train.inputs import prepare
+from vist.train.loop import fit, on_device
+from vist.train.models import build_model, build_model_from_record
+from vist.train.settings import settings_for
 from vist.train.spec import RunSpec
 
 RESULTS_ENV = "VIST_RESULTS_DIR"
@@ -107,8 +113,6 @@ class Run:
 
     def model(self) -> torch.nn.Module:
         """The final model (eval mode, CPU)."""
-        from vist.train.models import build_model_from_record
-
         return build_model_from_record(self.record, torch.load(self.path / "model.pt", map_location="cpu",
                                                                weights_only=True))
 
@@ -206,12 +210,6 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
             as the reference ``nn.Conv3d`` model (tested to 1e-5), computed faster; the stored
             weights load into either.
     """
-    from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
-    from vist.train.inputs import prepare
-    from vist.train.loop import fit
-    from vist.train.models import build_model
-    from vist.train.settings import settings_for
-
     dev = resolve_device(device)
     folder = (root or results_dir()) / spec.run_id()
     settings = settings_for(spec.preset, spec.model, spec.epochs)
@@ -223,15 +221,11 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     if rerun or stale:  # stale: stored by code whose preset trained differently: retrain from scratch
         (folder / "checkpoint.pt").unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    from vist.train.loop import on_device
-
     data = on_device(prepare(spec, dev), dev, settings.bf16)
     torch.manual_seed(spec.seed)
     model = build_model(spec, settings, data.train_x, data.cells)
     model_class = type(model).__name__
     if fast:
-        from vist.model.fast import convert
-
         model = convert(model)
     target, _ = test_targets(data)
     log_target, _ = test_targets(data, settings.eval_frames)
