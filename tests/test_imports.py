@@ -3,7 +3,10 @@
 * every module of :mod:`vist` imports on its own, in a process that has imported nothing of vist
   before (an import cycle shows up as an error for some module imported first);
 * imports sit at module top: an import inside a function is allowed only for an optional or
-  slow third-party dependency, and says why on its line (``# lazy: <reason>``).
+  slow third-party dependency, and says why on its line (``# lazy: <reason>``);
+* the parts of the package import each other downwards only: what a subpackage may import is
+  the "May import:" line of its ``__init__`` docstring, what a top-level module may import is
+  :data:`TOP_LEVEL` below, and together they form no cycle.
 """
 
 from __future__ import annotations
@@ -21,6 +24,20 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "vist"
 OPTIONAL = {"triton"}
 """Third-party packages vist runs without; a module that needs one is skipped where it is missing."""
+
+TOP_LEVEL: dict[str, set[str]] = {
+    "env": set(),
+    "cache": set(),
+    "progress": set(),
+    "layers": set(),
+    "presets": {"env"},
+    "losses": {"kernels"},
+    "report": {"cache", "plots"},
+    "sweep": {"cache", "report"},
+}
+"""The modules directly under ``vist/`` and the parts of vist each may import (the package's
+``vist/__init__.py``, constants only, may be imported by anything)."""
+
 
 def _files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
@@ -129,3 +146,49 @@ def test_imports_inside_functions_are_marked_lazy():
     assert not unmarked, ("imports inside functions without '# lazy: <reason>' (move them to the module "
                           "top; only optional or slow third-party imports may stay):\n" + "\n".join(sorted(unmarked)))
 
+
+def _declared() -> dict[str, set[str]]:
+    """What each part of the package may import: the ``vist.X`` named in the subpackages' "May
+    import:" paragraphs (outside parentheses) and :data:`TOP_LEVEL`."""
+    allowed = {k: set(v) for k, v in TOP_LEVEL.items()}
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        found = re.search(r"May import:(.*?)(?:\n\s*\n|\Z)", doc, re.S)
+        assert found, f"{init.relative_to(PACKAGE.parent)}: the docstring has no 'May import:' line"
+        listed = re.sub(r"\([^)]*\)", "", found.group(1))  # asides in parentheses name no permission
+        allowed[init.parent.name] = set(re.findall(r"vist\.(\w+)", listed))
+    return allowed
+
+
+def test_parts_import_only_what_their_docstring_allows():
+    allowed = _declared()
+    wrong = []
+    for path in _files():
+        unit = _unit(_module(path))
+        if unit == "vist":
+            continue
+        assert unit in allowed, f"{path}: a new top-level module; add it to TOP_LEVEL"
+        for node, names in _imports(ast.parse(path.read_text())):
+            for name in names:
+                target = _unit(name) if name.split(".")[0] == "vist" else None
+                if target not in (None, "vist", unit) and target not in allowed[unit]:
+                    wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: vist.{unit} imports "
+                                 f"vist.{target} (allowed: {sorted(allowed[unit])})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_declared_layers_form_no_cycle():
+    allowed = _declared()
+    done: set[str] = set()
+
+    def visit(unit: str, path: tuple[str, ...]) -> None:
+        assert unit not in path, "import cycle: " + " → ".join((*path, unit))
+        if unit in done:
+            return
+        for target in sorted(allowed.get(unit, ())):
+            visit(target, (*path, unit))
+        done.add(unit)
+
+    for unit in sorted(allowed):
+        visit(unit, ())
+    assert set().union(*allowed.values()) <= set(allowed), "a 'May import' names no part of vist"

@@ -6,6 +6,9 @@
 * :class:`MSTCN` — per-frame features → rates, causal (Farha & Gall 2019, adapted to regression).
 * :class:`I3D` — the untrained, causal I3D architecture that feeds MS-TCN, re-exported from
   :mod:`vist.prior.i3d_net` (a frozen extractor is a prior; :class:`vist.prior.I3DPrior` runs it).
+
+May import: vist.kernels (the fast model's ops), vist.layers (the causal convolutions),
+vist.prior (frame preprocessing, the I3D network).
 """
 
 from vist.model.ablations import ABLATIONS, Ablation, ablation_config

@@ -6,7 +6,11 @@ per movie content and settings (:mod:`vist.prior.store`).
 
 * :class:`ViTPrior` — DINOv2 (timm) patch features of one block (the paper's prior);
 * :class:`PixelPrior` — raw patch luminance (the "remove DINOv2 prior" ablation);
-* :class:`I3DPrior` — an untrained, causal I3D-architecture extractor (the I3D+MS-TCN baseline).
+* :class:`I3DPrior` — an untrained, causal I3D-architecture extractor (the I3D+MS-TCN baseline),
+  whose network is :mod:`vist.prior.i3d_net`.
+
+May import: vist.cache, vist.env, vist.layers, vist.presets, vist.progress (never vist.model:
+the models build on the priors).
 """
 
 from __future__ import annotations
