@@ -79,7 +79,7 @@ def test_median_times_takes_turns_and_counts_calls():
 def test_git_commit_marks_a_modified_tree(tmp_path):
     import subprocess
 
-    from vist.bench.common import git_commit
+    from vist.env import git_commit
 
     assert git_commit(tmp_path) == "unknown"
     run = lambda *a: subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)  # noqa: E731

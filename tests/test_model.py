@@ -8,7 +8,6 @@ import torch
 from vist.model import (
     ABLATIONS,
     CRNN,
-    I3D,
     MSTCN,
     CRNNConfig,
     MSTCNConfig,
@@ -21,6 +20,7 @@ from vist.model import (
     shape_table,
     temporal_reach,
 )
+from vist.prior.i3d_net import I3D
 
 TINY = ViSTConfig(feat_dim=8, cells=3, video_dim=8)
 

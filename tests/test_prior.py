@@ -12,9 +12,9 @@ import torch
 from skimage import data as skdata
 
 from vist.cache import digest
+from vist.env import bf16_supported
 from vist.prior import I3DPrior, PixelPrior, ViTPrior, make_prior
 from vist.prior.store import entry_paths
-from vist.prior.vit import bf16_supported
 
 SMALL = "vit_small_patch14_dinov2"
 

@@ -195,7 +195,7 @@ def store(tmp_path_factory):
 
 def _train_run(store, monkeypatch, runs: str):
     """``train_run`` with ``fit`` replaced by one that returns the model untrained; counts calls."""
-    import vist.train.loop as loop
+    import vist.train.runs as runs_module
     from vist.train import train_run
     from vist.train.loop import Trained
 
@@ -205,7 +205,7 @@ def _train_run(store, monkeypatch, runs: str):
         calls.append(1)
         return Trained(model=model.eval(), history=[{"epoch": 0, "loss": 1.0, "cc": float("nan")}])
 
-    monkeypatch.setattr(loop, "fit", no_training)
+    monkeypatch.setattr(runs_module, "fit", no_training)  # the name train_run calls
     run = train_run(store.spec, device="cpu", progress=False, root=store.root / runs)
     return run, len(calls)
 

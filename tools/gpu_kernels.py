@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from vist.bench.common import BenchTable, device_name, median_time  # noqa: E402
+from vist.bench.common import BenchTable, median_time  # noqa: E402
+from vist.env import device_name  # noqa: E402
 from vist.kernels import DEFAULT_SETTINGS, KernelSettings, soft_dtw, windowed_divergence  # noqa: E402
 
 T0 = time.time()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vist.env import resolve_device
+
 
 @dataclass(frozen=True)
 class PriorSettings:
@@ -57,8 +59,6 @@ def get_preset(preset: str | Preset = "auto", device: str | torch.device | None 
     if isinstance(preset, Preset):
         return preset
     if preset == "auto":
-        from vist.prior.frames import resolve_device
-
         preset = "paper" if resolve_device(device).type == "cuda" else "small"
     if preset not in PRESETS:
         raise ValueError(f"preset: expected 'auto' or one of {list(PRESETS)}, found {preset!r}")

@@ -27,6 +27,7 @@ import argparse
 import ast
 import itertools
 import keyword
+import logging
 import os
 import shutil
 import subprocess
@@ -34,6 +35,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
 
 from vist.cache import atomic_path, dumps_strict
 from vist.report import REPORT_ENV, read
@@ -102,7 +106,7 @@ def chapter_parameters(chapter: str | os.PathLike[str]) -> list[str]:
     Raises:
         ValueError: the chapter has no such cell, or more than one.
     """
-    import jupytext
+    import jupytext  # lazy: optional (book and test extras)
 
     nb = jupytext.read(Path(chapter))
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -170,9 +174,7 @@ def execute(chapter: str | os.PathLike[str], params: dict[str, Any], folder: str
 
 
 def _client(workers: int, scheduler: str | None):
-    import logging
-
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster  # lazy: dask.distributed, seconds to import
 
     if scheduler:
         return Client(scheduler), None
@@ -197,9 +199,7 @@ def run_sweep(chapter: str | os.PathLike[str], table: str, sets: Sequence[dict[s
             anything runs).
         SweepError: an execution failed after its retry; then no table is written.
     """
-    import pandas as pd
-    from dask.distributed import as_completed
-    from tqdm.auto import tqdm
+    from dask.distributed import as_completed  # lazy: dask.distributed, seconds to import
 
     check_names(sets, chapter_parameters(chapter), chapter)
     chapter, out = Path(chapter).resolve(), Path(out).resolve()

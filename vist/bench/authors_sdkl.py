@@ -66,7 +66,7 @@ def authors_sd_kl(pred, target, alpha: float = 0.3, beta: float = 1.0) -> np.nda
     Returns:
         ``[cells]`` scores (their definition; undefined → 1000).
     """
-    from torchmetrics.functional.regression import kl_divergence
+    from torchmetrics.functional.regression import kl_divergence  # lazy: optional (a test extra)
 
     p = np.maximum(np.asarray(pred, dtype=np.float64), 0.0)
     t = np.maximum(np.asarray(target, dtype=np.float64), 0.0)

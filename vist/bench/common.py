@@ -1,13 +1,14 @@
-"""Shared pieces of the benchmark commands: timing, device description, result tables."""
+"""Shared pieces of the benchmark commands: timing, temporary environment variables, result tables.
+
+The device description and commit of a table come from :mod:`vist.env`.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,26 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from vist.cache import write_json_atomic
-
-
-def device_name(device: str = "cpu") -> str:
-    """A human description of the machine a benchmark ran on, e.g. ``"CPU: 2 cores (x86_64 …)"``."""
-    if str(device).startswith("cuda"):
-        import torch
-
-        return f"GPU: {torch.cuda.get_device_name(torch.device(device))}"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"CPU: {cores} cores ({model})"
+from vist.env import git_commit
 
 
 def median_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1,
@@ -88,30 +73,13 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def git_commit(cwd: str | os.PathLike[str] | None = None) -> str:
-    """The current commit of the source tree, ``"<commit>-dirty"`` when tracked files differ from
-    it (a lent GPU machine receives the working tree over an older checkout), ``"unknown"``
-    outside a git checkout. ``cwd``: a folder of the checkout (default: this package's)."""
-    where = Path(cwd) if cwd is not None else Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=where, timeout=5)
-        commit = out.stdout.strip()
-        if not commit:
-            return "unknown"
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], capture_output=True, cwd=where, timeout=10)
-        return commit + ("-dirty" if dirty.returncode == 1 else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 @dataclass
 class BenchTable:
     """Rows of one benchmark run, with its provenance.
 
     Attributes:
         name: the benchmark (``"data"``, ``"kernels"``, …).
-        device: the machine, in words (:func:`device_name`).
+        device: the machine, in words (:func:`vist.env.device_name`).
         rows: one dict per measurement; every row has the same keys.
         notes: free-text lines printed under the table (targets, reference figures).
     """
@@ -138,8 +106,6 @@ class BenchTable:
 
     def to_frame(self):
         """The rows as a pandas DataFrame (for chapters)."""
-        import pandas as pd
-
         return pd.DataFrame(self.rows)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -166,8 +132,6 @@ def stored_sections(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
     ``tools/gpu_*.py`` scripts (a header with the device, then one section per key). Tables are
     pandas DataFrames; notes are strings.
     """
-    import pandas as pd
-
     path = Path(path)
     data = json.loads(path.read_text())
     if "rows" in data:

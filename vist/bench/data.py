@@ -11,7 +11,9 @@ import os
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name, median_time
+from vist.bench.common import BenchTable, median_time
+from vist.data import load
+from vist.env import device_name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(seed: int = 0, trials: int = 20, repeat: int = 3) -> BenchTable:
     """Time cold generation (simulation + writing the cache) and cached loads, in a fresh cache."""
-    from vist.data import load
-
     table = BenchTable("data", device_name("cpu"))
     old = os.environ.get("VIST_CACHE_DIR")
     with tempfile.TemporaryDirectory(prefix="vist-bench-") as tmp:

@@ -30,14 +30,27 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import torch
 
-from vist.bench.common import BenchTable, device_name, median_times
+from vist.bench.authors_sdkl import authors_sd_kl
+from vist.bench.common import BenchTable, median_times
+from vist.data import load
+from vist.env import device_name
 from vist.kernels import soft_dtw, vist_windows, windowed_divergence
+from vist.metrics import sd_kl, sd_kl_reference
+from vist.metrics.sdkl import THREADED_SAMPLES
+from vist.train.runs import Run
+
+try:  # optional: BLAS and OpenMP pools held at one thread where it is installed
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    threadpool_limits = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +81,7 @@ def _fwd_bwd(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], a: torch.
 
 def _tslearn_term(device: str):
     try:
-        from tslearn.metrics import SoftDTWLossPyTorch
+        from tslearn.metrics import SoftDTWLossPyTorch  # lazy: optional (a test extra)
     except ImportError:
         return None
     loss = SoftDTWLossPyTorch(gamma=0.1, normalize=True)
@@ -87,11 +100,9 @@ def _tslearn_term(device: str):
 def sdkl_inputs(seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
     """(prediction, target, label) for the SD-KL rows: 90 cells × 1600 frames."""
     try:
-        from vist.data import load
-
         rec = load("synthetic", movie="mov2", seed=seed)
         return rec.true_rates, rec.rates, "simulated retina mov2: true rates vs 20-trial mean"
-    except Exception as err:  # the data package is optional for this benchmark
+    except Exception as err:  # the simulation is optional for this benchmark
         rng = np.random.default_rng(seed)
         rate = np.abs(np.cumsum(rng.normal(0, 0.05, (1600, 90)), 0)) % 1.0 * 0.3
         spikes = rng.poisson(rate, (20, 1600, 90))
@@ -115,14 +126,6 @@ def _load() -> str:
         return "unknown"
 
 
-def _has_threadpoolctl() -> bool:
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _one_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
     """``fn`` with torch and the BLAS/OpenMP pools (threadpoolctl, where installed) at one thread.
 
@@ -130,11 +133,6 @@ def _one_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
     helps them, and its spinning workers slow them down — up to ten times with other processes
     on the machine. One thread is their fastest setting, so the fair one.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-
     def call() -> Any:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
@@ -171,8 +169,6 @@ def stored_run_inputs(path: str | os.PathLike[str] = STORED_RUN) -> tuple[np.nda
     Raises:
         FileNotFoundError: the run is not there (an installed package without the repository).
     """
-    from vist.train.runs import Run
-
     run = Run.load(path)
     data = run.predictions()
     prov = run.record.get("provenance", {})
@@ -204,8 +200,6 @@ def _sdkl_rows(table: BenchTable, repeat: int, no_reference: bool, compile_time:
     stored GPU run's predictions against their targets. Timed before any torch work, whose idle
     OpenMP threads would compete for the cores.
     """
-    from vist.metrics import sd_kl, sd_kl_reference
-
     p, t, label = sdkl_inputs()
     cases = [("SD-KL per cell (CPU), noise-free rates", p, t, max(10, 2 * repeat)),
              ("SD-KL per cell (CPU), noisy prediction", noisy_prediction(p), t, max(6, repeat))]
@@ -220,13 +214,11 @@ def _sdkl_rows(table: BenchTable, repeat: int, no_reference: bool, compile_time:
         if not no_reference:
             impls.append(("per-cell scipy, SPEC §5 (same function, 1 thread)",
                           _one_thread(lambda pred=pred, target=target: sd_kl_reference(pred, target))))
-            try:
-                from vist.bench.authors_sdkl import authors_sd_kl
-
+            if find_spec("torchmetrics") is None:  # the authors' code needs it (a test extra)
+                table.notes.append("authors' SD-KL row skipped: No module named 'torchmetrics'.")
+            else:
                 impls.append(("authors' per-cell code (scipy + torchmetrics, 1 thread)",
                               _one_thread(lambda pred=pred, target=target: authors_sd_kl(pred, target))))
-            except ImportError as err:
-                table.notes.append(f"authors' SD-KL row skipped: {err}.")
         _group(table, what, f"[{target.shape[0]},{target.shape[1]}]", impls, n)
     if compile_time:
         compiled, cached = sdkl_first_call_seconds()
@@ -242,12 +234,7 @@ def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
     """Time the kernels; returns a :class:`~vist.bench.common.BenchTable`."""
     if threads:
         torch.set_num_threads(threads)
-        try:
-            import numba
-
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        except ImportError:
-            pass
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
@@ -279,8 +266,6 @@ def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
                       _fwd_bwd(lambda a, b: ts[1].__class__(gamma=0.1)(a, b), x, y)))
     _group(table, "soft-DTW value, fwd+bwd", "[90,800,1]", impls, long_repeat, sync)
 
-    from vist.metrics.sdkl import THREADED_SAMPLES
-
     table.notes += [
         f"SD-KL data (noise-free and noisy rows): {label}; the noisy prediction is 0.05 + 0.8 x the true rates + white noise "
         "(sd 0.03), as vist.bench.kernels.noisy_prediction makes it.",
@@ -289,7 +274,7 @@ def run(device: str = "auto", repeat: int = 5, long_repeat: int | None = None,
         "the implementations of a shape are timed in turns (a, b, a, b, ...).",
         "The per-cell SD-KL codes run with torch and the BLAS/OpenMP pools at one thread (their fastest "
         "setting: thousands of tiny calls, which spinning second threads slow down up to tenfold on a loaded "
-        "machine)" + ("" if _has_threadpoolctl() else "; threadpoolctl is not installed here: BLAS at its default") + ".",
+        "machine)" + ("" if threadpool_limits is not None else "; threadpoolctl is not installed here: BLAS at its default") + ".",
         "Reference figures (SPEC §7, one H200 / a CPU, measured by the project): tslearn 9.6 ms for "
         "the Vi-ST term and 2.3 s for [90,800,1]; authors' SD-KL 126-140 ms (CPU). Targets on "
         "H100/H200: Vi-ST term <= 0.1 ms, [90,800,1] <= 5 ms; on CPUs: not slower than tslearn, "

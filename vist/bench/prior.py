@@ -11,7 +11,12 @@ import argparse
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name, environment
+import torch
+
+from vist.bench.common import BenchTable, environment
+from vist.data import load
+from vist.env import device_name
+from vist.prior import make_prior
 
 CPU_TARGET_S = 180.0
 GPU_TARGET_FPS = 2000.0
@@ -33,9 +38,6 @@ def run(preset: str = "auto", device: str = "auto", data: str = "synthetic", mov
         seed: int = 0, backbone: str | None = None, layer: int | None = None, frames: int | None = None,
         batch_size: int | None = None) -> BenchTable:
     """Compute the features of each movie in a fresh cache (timed), then reload them (verified)."""
-    from vist.data import load
-    from vist.prior import make_prior
-
     names = [m.strip() for m in movies.split(",") if m.strip()]
     recs = {m: load(data, m, seed=seed) for m in names}
     table = BenchTable("prior", "")
@@ -49,8 +51,6 @@ def run(preset: str = "auto", device: str = "auto", data: str = "synthetic", mov
             prior.features(movie[: prior.batch_size].copy())  # warm-up on a different movie
             sync = prior.device.type == "cuda"
             if sync:
-                import torch
-
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
             feats = prior.features(movie)

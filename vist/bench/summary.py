@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from vist.bench.common import BenchTable
+from vist.report import table as report_table
 
 TIME_COLUMNS = ("median_ms", "ms")
 """The names a stored file gives its time per call, in milliseconds (CPU files: ``median_ms``)."""
@@ -103,9 +104,7 @@ def stored_speed_tables(folder: str | os.PathLike[str], contains: str, title: st
     """For each stored kernel benchmark in ``folder`` (:data:`STORED_KERNELS`): a reader's table
     (:func:`vist.report.table`) of its ``contains`` rows captioned ``title`` and the file's
     device, date and commit — or, for a missing file, a line (Markdown) saying so."""
-    from IPython.display import Markdown  # the book's display layer: IPython and pandas Styler
-
-    from vist.report import table
+    from IPython.display import Markdown  # lazy: IPython, present only where the book runs
 
     out: list[Any] = []
     for name in STORED_KERNELS:
@@ -114,7 +113,7 @@ def stored_speed_tables(folder: str | os.PathLike[str], contains: str, title: st
             out.append(Markdown(f"No stored `{name}` in `{Path(folder).name}/`."))
             continue
         speed = speed_table(path, contains)
-        out.append(table(speed.frame, f"{title} {speed.caption}", formats=speed.formats))
+        out.append(report_table(speed.frame, f"{title} {speed.caption}", formats=speed.formats))
     return out
 
 

@@ -16,7 +16,10 @@ import statistics
 import tempfile
 import time
 
-from vist.bench.common import BenchTable, device_name, environment
+from vist.bench.common import BenchTable, environment
+from vist.env import device_name, resolve_device
+from vist.presets import get_preset
+from vist.train import RunSpec, train_run
 
 CPU_TARGET_S = 60.0
 GPU_TARGET_S = 180.0
@@ -42,10 +45,6 @@ def run(preset: str = "auto", device: str = "auto", models: str = "vist", train_
         test_movie: str = "mov2", repeats: int = 1, epochs: int | None = None,
         fresh_features: bool = False) -> BenchTable:
     """Train each model ``repeats`` times from scratch; rows hold the median times in seconds."""
-    from vist.presets import get_preset
-    from vist.prior import resolve_device
-    from vist.train import RunSpec, train_run
-
     dev = resolve_device(device)
     preset_name = get_preset(preset, str(dev)).name
     table = BenchTable("train-run", device_name(str(dev)))

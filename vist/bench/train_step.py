@@ -39,10 +39,15 @@ from typing import Any
 import torch
 import torch._functorch.config as functorch_config
 
-from vist.bench.common import BenchTable, device_name, median_times
+from vist.bench.common import BenchTable, median_times
+from vist.env import device_name
 from vist.losses import ViSTLoss
 from vist.model import ViST, ViSTConfig
 from vist.model.fast import FastViST
+from vist.presets import PRESETS
+from vist.prior import BACKBONES
+from vist.prior.vit import PATCH
+from vist.train.settings import settings_for
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
@@ -241,11 +246,6 @@ SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers
 def small_preset_now() -> dict[str, int]:
     """The small preset's Vi-ST step today, read from its settings: windows per step, frames per
     window, feature dimension and grid of its prior, extractor width and depth."""
-    from vist.presets import PRESETS  # the preset and training settings modules import much more
-    from vist.prior import BACKBONES
-    from vist.prior.vit import PATCH
-    from vist.train.settings import settings_for
-
     s, prior = settings_for("small", "vist"), PRESETS["small"].prior
     opts = s.model.get("vist", {})
     return dict(batch=s.batch, frames=s.window, feat_dim=BACKBONES[prior.backbone][1],

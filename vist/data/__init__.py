@@ -9,6 +9,8 @@
   DANDI archive, or written by :meth:`Recording.to_nwb`); what is read is documented in
   :mod:`vist.data.nwb`;
 * ``load(PATH, movie=...)`` with ``PATH`` a folder in the Dryad layout — the same as ``"dryad"``.
+
+May import: vist.cache, vist.metrics (for the reliability of a recording).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
+from scipy.io import loadmat, whosmat
 
 from vist import FPS
 from vist.data.recording import Recording
@@ -142,7 +143,7 @@ def read_frames(folder: Path, frame_shape: tuple[int, int] = FRAME_SHAPE) -> np.
 
 
 def _is_hdf5(path: Path) -> bool:
-    import h5py
+    import h5py  # lazy: h5py only for MATLAB v7.3 files
 
     return bool(h5py.is_hdf5(path))
 
@@ -162,15 +163,11 @@ def read_cell_array(path: Path, variable: str) -> list[list[np.ndarray]]:
         except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # h5py: truncated, damaged
             raise DryadLayoutError(f"{path}: expected a readable MATLAB v7.3 (HDF5) file, could not read "
                                    f"it ({type(err).__name__}: {err}); the file may be truncated") from err
-    from scipy.io import loadmat
-
     try:
         data = loadmat(path, variable_names=[variable])
     except Exception as err:  # scipy raises several types for bad files
         raise DryadLayoutError(f"{path}: expected a MATLAB v5 or v7.3 file, could not read it ({err})") from err
     if variable not in data:
-        from scipy.io import whosmat
-
         found = sorted(name for name, _, _ in whosmat(path))
         raise DryadLayoutError(f"{path}: expected a variable {variable!r}, found {found}")
     arr = data[variable]
@@ -190,7 +187,7 @@ def read_cell_array(path: Path, variable: str) -> list[list[np.ndarray]]:
 
 
 def _read_cell_array_v73(path: Path, variable: str) -> list[list[np.ndarray]]:
-    import h5py
+    import h5py  # lazy: h5py only for MATLAB v7.3 files
 
     def deref(f: h5py.File, ds: h5py.Dataset):
         if ds.attrs.get("MATLAB_empty", 0):

@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import skimage.color
+import skimage.data
+import skimage.transform
 
 MOVIE_IMAGES: dict[str, tuple[str, ...]] = {
     "mov1": ("camera", "grass", "coffee", "astronaut", "chelsea"),
@@ -52,9 +55,6 @@ class EyeMovementParams:
 
 def photograph(name: str) -> np.ndarray:
     """A scikit-image photograph as grayscale ``float32 [H, W]`` in ``[0, 1]``."""
-    import skimage.color
-    import skimage.data
-
     img = getattr(skimage.data, name)()
     if isinstance(img, tuple):  # stereo_motorcycle → (left, right, disparity)
         img = img[0]
@@ -67,8 +67,6 @@ def photograph(name: str) -> np.ndarray:
 
 
 def _rescaled(img: np.ndarray, short_side: int) -> np.ndarray:
-    import skimage.transform
-
     scale = short_side / min(img.shape)
     return skimage.transform.rescale(img, scale, anti_aliasing=scale < 1, order=1).astype(np.float32)
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from vist import FPS
 from vist.cache import load_arrays, save_arrays
+from vist.data.nwb_write import write_nwb
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +120,6 @@ class Recording:
     def to_nwb(self, path: str | os.PathLike[str]) -> Path:
         """Write the recording as a Neurodata Without Borders file (atomically); read it back with
         ``vist.data.load(path)``. The layout is documented in :mod:`vist.data.nwb`."""
-        from vist.data.nwb import write_nwb
-
         return write_nwb(self, path)
 
     @classmethod

@@ -3,4 +3,7 @@
 Each experiment module builds the :class:`~vist.train.RunSpec` list of its runs and turns the
 stored runs into a table with the poster's reference values beside ours, every column labelled
 with its data source and prior weights.
+
+May import: vist.data, vist.env, vist.losses, vist.metrics, vist.model, vist.presets, vist.prior,
+vist.train.
 """

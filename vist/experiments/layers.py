@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vist.data import load
+from vist.env import resolve_device
 from vist.experiments.common import RunLike, beyond_spread, labels, mean_sd
 from vist.presets import get_preset
-from vist.prior import BACKBONES
+from vist.prior import BACKBONES, make_prior
 from vist.train import RunSpec
 
 DEFAULT_LAYERS: dict[str, tuple[int, ...]] = {
@@ -66,9 +68,6 @@ def precompute_features(layers: Sequence[int], data: str, movies: Sequence[str],
     """Compute (or find cached) each block's features for each movie, quietly, before training —
     the very cache entries :func:`vist.train.train_run` reads (same prior settings), so the
     chapter shows no progress bars while a new block's features are computed."""
-    from vist.data import load
-    from vist.prior import make_prior, resolve_device
-
     frames = {m: load(data, m, seed=seed).frames for m in dict.fromkeys(movies)}
     dev = resolve_device(device)
     for n in layers:

@@ -39,13 +39,16 @@ with no sign or unit that compares with an RF. The probe measures what the predi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 
 from vist.data import Recording
 from vist.data.retina import Cells, CellType, RetinaParams, spatial_rf
+from vist.env import resolve_device
+from vist.train.evaluate import predict
+from vist.train.inputs import prepare
 
 
 def patch_overlap(n: int, grid: int) -> np.ndarray:
@@ -241,12 +244,6 @@ def model_responses(run: Any, device: str = "auto") -> dict[str, np.ndarray]:
     ``{movie: [T, cells]}``. The test movie's are the stored predictions when they cover the
     movie; the rest are computed with the run's final model, each movie as one causal sequence
     (as the test split is evaluated). Cross-movie runs only."""
-    from dataclasses import replace
-
-    from vist.prior import resolve_device
-    from vist.train.evaluate import predict
-    from vist.train.inputs import prepare
-
     spec = run.spec
     if not spec.cross_movie:
         raise ValueError("model_responses: expected a cross-movie run (train_movie != test_movie), found "

@@ -22,6 +22,8 @@ Modules, and who uses them:
 
 Triton is imported lazily (only by the two ``*triton*`` modules, on the Triton path): the
 package works where it is missing (CPU path only). Measurements: ``benchmarks/README.md``.
+
+May import: nothing else of vist (PyTorch, NumPy, numba, and Triton where installed).
 """
 
 from vist.kernels.settings import DEFAULT_SETTINGS, KernelSettings

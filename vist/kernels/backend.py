@@ -21,7 +21,7 @@ BACKENDS = ("auto", "torch", "triton")
 def triton_available() -> bool:
     """Whether Triton can be imported (the GPU kernels need it; the CPU path does not)."""
     try:
-        import triton  # noqa: F401  (optional dependency: only probed)
+        import triton  # noqa: F401  # lazy: optional dependency, only probed
     except Exception:  # pragma: no cover - depends on the installation
         return False
     return True

@@ -301,7 +301,7 @@ def soft_dtw(x: torch.Tensor, y: torch.Tensor, gamma: float = 0.1, normalize: bo
     _check_pair(x, y, gamma)
     gamma = float(gamma)
     if resolve_backend(backend, x.device) == "triton":
-        from vist.kernels import triton_sdtw  # imports triton: only on the Triton path
+        from vist.kernels import triton_sdtw  # lazy: imports triton, only on the Triton path
 
         return triton_sdtw.soft_dtw_triton(x, y, gamma, normalize, settings)
     return _sdtw_torch(x, y, gamma, normalize)
@@ -336,7 +336,7 @@ def windowed_divergence(pred: torch.Tensor, target: torch.Tensor, divisors: Sequ
     windows = vist_windows(pred.shape[1], divisors)
     gamma = float(gamma)
     if resolve_backend(backend, pred.device) == "triton":
-        from vist.kernels import triton_sdtw  # imports triton: only on the Triton path
+        from vist.kernels import triton_sdtw  # lazy: imports triton, only on the Triton path
 
         return triton_sdtw.windowed_divergence_triton(pred, target, windows, gamma, settings)
     terms = []

@@ -218,7 +218,7 @@ def _out_shape(x: torch.Tensor, weight: torch.Tensor, d: int, before: int, after
 def _dwconv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int,
               before: int, after: int, spatial_pad: int, backend: str) -> torch.Tensor:
     if backend == "triton":
-        from vist.kernels import conv_triton  # imports triton: only on the Triton path
+        from vist.kernels import conv_triton  # lazy: imports triton, only on the Triton path
 
         return conv_triton.dw_forward(x, weight, bias, dilation, before, after, spatial_pad)
     return _cpu_forward(x, weight, bias, dilation, before, after, spatial_pad)
@@ -238,7 +238,7 @@ def _dwconv3d_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor
     span = dilation * (kt - 1)
     grad = grad.contiguous()
     if backend == "triton":
-        from vist.kernels import conv_triton  # imports triton: only on the Triton path
+        from vist.kernels import conv_triton  # lazy: imports triton, only on the Triton path
 
         gi, gw, gb = conv_triton.dw_backward(grad, x, weight, dilation, before, after, spatial_pad,
                                              need_input, need_weight)

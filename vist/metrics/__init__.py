@@ -2,6 +2,8 @@
 
 Inputs follow the package convention: ``[T, cells]`` rates in spikes per frame bin; trials are
 ``[trials, T, cells]`` spike counts.
+
+May import: nothing else of vist (NumPy, SciPy, numba, PyTorch).
 """
 
 from vist.metrics.noise import cc_ceiling, feve, oracle_correlation, split_half_reliability

@@ -47,7 +47,7 @@ from torch.utils.checkpoint import checkpoint
 
 from vist.kernels.settings import DEFAULT_SETTINGS, KernelSettings
 from vist.kernels.time_conv import depthwise_conv3d
-from vist.model.layers import TimeConv3d
+from vist.layers import TimeConv3d
 from vist.model.vi_st import CMSTBlock, ViST, ViSTConfig
 
 __all__ = ["FastViST", "convert"]

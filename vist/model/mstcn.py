@@ -19,7 +19,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from vist.model.layers import TimeConv1d
+from vist.layers import TimeConv1d
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Vi-ST (SPEC §3): causal 3D TCN → AdaLN-Zero RF conditioning → four CMST blocks → mapping.
 
 This is the reference implementation, built from plain ``nn.Conv3d`` layers
-(:class:`~vist.model.layers.TimeConv3d`); any faster implementation must match it. Layer sizes
+(:class:`~vist.layers.TimeConv3d`); any faster implementation must match it. Layer sizes
 follow the authors' code: at ``feat_dim=1024, cells=90`` the model has 1,702,952 parameters.
 
 Inside the model tensors are ``[B, C, T, G, G]``; the interface is ``x [B, T, G·G, D]`` features,
@@ -17,7 +17,7 @@ import torch
 from einops import rearrange, reduce
 from torch import nn
 
-from vist.model.layers import TimeConv3d
+from vist.layers import TimeConv3d
 
 PAPER_CMST_KERNELS: tuple[tuple[int, ...], ...] = ((1, 25), (1, 13, 21), (1, 7, 9), (1, 3, 5))
 """Temporal kernel sizes (frames) of the four CMST levels, from the poster's table."""

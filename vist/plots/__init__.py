@@ -2,4 +2,7 @@
 :mod:`~vist.plots.prior` (2), :mod:`~vist.plots.model` (3), :mod:`~vist.plots.training` (6),
 :mod:`~vist.plots.experiments` (7–12), and the book's look, :mod:`~vist.plots.style`. Each function
 draws on a matplotlib figure and returns it; what it shows goes in the caption under it
-(:func:`vist.report.show`)."""
+(:func:`vist.report.show`).
+
+May import: vist.data, vist.prior, vist.train (never vist.report, which shows the figures).
+"""

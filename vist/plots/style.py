@@ -25,6 +25,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from tqdm.std import TqdmWarning
 
+from vist.data import describe
+
 COLUMN_INCHES = 7.2
 """Width of the book's text column at ``DPI`` (inches); wider figures are narrowed to it."""
 DPI = 100
@@ -72,7 +74,7 @@ def book_style(context: str = "notebook", font_scale: float = FONT_SCALE) -> Non
         warnings.filterwarnings("ignore", message=message, category=category)
     ip = _ipython()
     if ip is not None and getattr(ip, "kernel", None) is not None:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats  # only inside a kernel
+        from matplotlib_inline.backend_inline import set_matplotlib_formats  # lazy: kernel only
 
         set_matplotlib_formats("retina")
 
@@ -100,8 +102,6 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if hasattr(value, "frames") and hasattr(value, "meta"):  # a Recording
-        from vist.data import describe
-
         return describe(value)
     for attr in ("label", "name"):
         if isinstance(getattr(value, attr, None), str):
@@ -148,7 +148,7 @@ def show(fig: Figure, caption: str) -> None:
     markup = figure_html(fig, caption)
     plt.close(fig)
     if _ipython() is not None:
-        from IPython.display import HTML, display
+        from IPython.display import HTML, display  # lazy: IPython, not required
 
         display(HTML(markup))
 
@@ -198,7 +198,7 @@ def table(df: pd.DataFrame, caption: str, precision: int = 3,
 
 def _ipython() -> Any:
     try:
-        from IPython import get_ipython  # IPython is present wherever the book runs, not required
+        from IPython import get_ipython  # lazy: present wherever the book runs, not required
     except ImportError:
         return None
     return get_ipython()

@@ -6,7 +6,11 @@ per movie content and settings (:mod:`vist.prior.store`).
 
 * :class:`ViTPrior` — DINOv2 (timm) patch features of one block (the paper's prior);
 * :class:`PixelPrior` — raw patch luminance (the "remove DINOv2 prior" ablation);
-* :class:`I3DPrior` — an untrained, causal I3D-architecture extractor (the I3D+MS-TCN baseline).
+* :class:`I3DPrior` — an untrained, causal I3D-architecture extractor (the I3D+MS-TCN baseline),
+  whose network is :mod:`vist.prior.i3d_net`.
+
+May import: vist.cache, vist.env, vist.layers, vist.presets, vist.progress (never vist.model:
+the models build on the priors).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from vist.prior.frames import check_frames, imagenet_input, resolve_device
+from vist.presets import get_preset
+from vist.prior.frames import check_frames, imagenet_input
 from vist.prior.i3d import I3DPrior
 from vist.prior.pixels import PixelPrior
 from vist.prior.vit import BACKBONES, ViTPrior, load_weights
@@ -23,7 +28,7 @@ from vist.prior.vit import BACKBONES, ViTPrior, load_weights
 Prior = ViTPrior | PixelPrior | I3DPrior
 
 __all__ = ["BACKBONES", "I3DPrior", "PixelPrior", "Prior", "ViTPrior", "check_frames",
-           "imagenet_input", "load_weights", "make_prior", "resolve_device"]
+           "imagenet_input", "load_weights", "make_prior"]
 
 
 def make_prior(kind: str = "dinov2", preset: str = "auto", device: str | torch.device = "auto",
@@ -34,8 +39,6 @@ def make_prior(kind: str = "dinov2", preset: str = "auto", device: str | torch.d
     ``backbone``/``layer`` = ``None`` take the preset's (:mod:`vist.presets`); ``options`` go to
     the prior's constructor (e.g. ``cache=False``, ``untrained_layerscale=None``).
     """
-    from vist.presets import get_preset
-
     p = get_preset(preset, device).prior
     if kind == "dinov2":
         return ViTPrior(backbone or p.backbone, p.layer if layer is None else layer, weights,

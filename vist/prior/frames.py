@@ -11,6 +11,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vist.env import resolve_device  # re-exported: chapter 13 imports it from here
+
+__all__ = ["GRAY_MEAN", "GRAY_STD", "IMAGENET_MEAN", "IMAGENET_STD", "check_frames", "gray_input",
+           "imagenet_input", "resize_frames", "resolve_device"]
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 GRAY_MEAN = float(np.mean(IMAGENET_MEAN))
@@ -72,9 +77,3 @@ def gray_input(frames: np.ndarray | torch.Tensor, img_size: int,
     """``uint8 [T, H, W]`` → ``float32 [T, img_size, img_size]``, centred and scaled grey levels."""
     return ((resize_frames(frames, img_size, device) - GRAY_MEAN) / GRAY_STD).squeeze(1)
 
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"``/``None`` → CUDA when available, else CPU; anything else → ``torch.device``."""
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)

@@ -1,4 +1,4 @@
-"""Per-frame features of the untrained, causal I3D architecture (:mod:`vist.model.i3d`), cached
+"""Per-frame features of the untrained, causal I3D architecture (:mod:`vist.prior.i3d_net`), cached
 like the ViT prior's: ``uint8 [T, H, W]`` → ``float16 [T, g·g, 1024]`` with ``g = img_size / 32``.
 
 The movie is processed in chunks with :attr:`I3D.reach` frames of overlap, which gives exactly the
@@ -14,8 +14,10 @@ import torch
 from einops import rearrange
 
 from vist.cache import digest
-from vist.model.i3d import I3D
-from vist.prior.frames import check_frames, resize_frames, resolve_device
+from vist.env import resolve_device
+from vist.prior.frames import check_frames, resize_frames
+from vist.prior.i3d_net import I3D
+from vist.prior.store import cached
 
 I3D_VERSION = 1
 
@@ -77,7 +79,5 @@ class I3DPrior:
                 with torch.inference_mode():
                     y = self.net(x)[:, :, s - lo:]
                 yield slice(s, e), rearrange(y, "1 d t p q -> t (p q) d").float().cpu().numpy()
-
-        from vist.prior.store import cached
 
         return cached(self.kind, lambda: self.cache_key(frames), shape, compute, self.label, self.cache)

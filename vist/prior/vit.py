@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from vist.cache import digest
-from vist.prior.frames import check_frames, imagenet_input, resolve_device
+from vist.env import bf16_supported, resolve_device
+from vist.prior.frames import check_frames, imagenet_input
 from vist.prior.store import cached
 from vist.progress import progress
 
@@ -39,18 +41,6 @@ BACKBONES: dict[str, tuple[str, int, int]] = {
 
 PATCH = 14
 TIMM_LAYERSCALE_INIT = 1e-5
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast is fast on ``device`` (CUDA with bf16, or a CPU with native bf16)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
 
 
 def _file_sha256(path: Path) -> str:
@@ -70,8 +60,6 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             holds something else than name → tensor, or a tensor holds NaN or ±inf (named).
     """
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         try:
             sd = load_file(str(path), device="cpu")
         except Exception as err:  # safetensors raises SafetensorError (and OSError) for bad files
@@ -128,7 +116,7 @@ def load_weights(model: nn.Module, path: str | Path, backbone: str) -> str:
             values (the tensor is named), another architecture than ``backbone``, or a tensor of
             the wrong shape (named, with the expected and found shapes).
     """
-    from timm.models.vision_transformer import checkpoint_filter_fn
+    from timm.models.vision_transformer import checkpoint_filter_fn  # lazy: timm, seconds to import
 
     path = Path(path).expanduser()
     short, want_dim, want_depth = BACKBONES[backbone]
@@ -195,7 +183,7 @@ class ViTPrior:
                  untrained_layerscale: float | None = 1.0, device: str | torch.device = "auto",
                  precision: str = "auto", batch_size: int | None = None, cache: bool = True,
                  progress: bool | None = None) -> None:
-        import timm
+        import timm  # lazy: timm takes seconds to import, only a ViT needs it
 
         if backbone not in BACKBONES:
             raise ValueError(f"backbone: expected one of {list(BACKBONES)}, found {backbone!r}")

@@ -7,6 +7,9 @@
   with provenance; an identical spec is reused unless ``rerun=True``;
 * :class:`Run` — a stored run: its scores (:class:`vist.metrics.Scores`), per-cell metrics, per-epoch
   history, predictions.
+
+May import: vist.cache, vist.data, vist.env, vist.losses, vist.metrics, vist.model, vist.presets,
+vist.prior, vist.progress (never vist.bench: provenance comes from vist.env).
 """
 
 from vist.train.loop import TrainingDiverged, fit

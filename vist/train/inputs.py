@@ -23,6 +23,9 @@ import torch
 
 from vist.cache import digest
 from vist.data import Recording, describe, load, rf_to_grid, split
+from vist.model import CRNN, CRNNConfig
+from vist.prior import make_prior as make_prior_of_kind
+from vist.train.settings import TRAIN_PRESETS
 from vist.train.spec import RunSpec
 
 SHARED_INPUTS = 6
@@ -115,8 +118,6 @@ def _recording(spec: RunSpec, movie: str) -> Recording:
 def make_prior(spec: RunSpec, device: str | torch.device) -> Any:
     """The feature extractor of ``spec`` (``None`` for the CRNN, which reads frames); inside
     :func:`shared_inputs`, the one already built for an equal prior setting."""
-    from vist.prior import make_prior as _make
-
     if spec.prior == "frames":
         return None
     kw: dict[str, Any] = {}
@@ -124,10 +125,10 @@ def make_prior(spec: RunSpec, device: str | torch.device) -> Any:
         kw = {"backbone": spec.backbone, "layer": spec.layer, "weights": spec.weights}
     shared = _SHARED.get()
     if shared is None:
-        return _make(spec.prior, preset=spec.preset, device=device, seed=0, **kw)
+        return make_prior_of_kind(spec.prior, preset=spec.preset, device=device, seed=0, **kw)
     key = (spec.prior, spec.preset, str(device), tuple(sorted(kw.items())))
     return _Shared._get(shared.priors, key,
-                        lambda: _make(spec.prior, preset=spec.preset, device=device, seed=0, **kw),
+                        lambda: make_prior_of_kind(spec.prior, preset=spec.preset, device=device, seed=0, **kw),
                         SHARED_PRIORS)
 
 
@@ -136,8 +137,6 @@ def prepare(spec: RunSpec, device: str | torch.device = "cpu") -> Prepared:
     t0 = time.perf_counter()
     train_rec = _recording(spec, spec.train_movie)
     test_rec = None if not spec.cross_movie else _recording(spec, spec.test_movie)
-    from vist.train.settings import TRAIN_PRESETS
-
     crnn_size = TRAIN_PRESETS[spec.preset].model.get("crnn", {}).get("img_size")
     data = prepare_from(train_rec, test_rec, make_prior(spec, device), spec.split, crnn_size)
     data.feature_seconds = time.perf_counter() - t0
@@ -153,8 +152,6 @@ def prepare_from(train_rec: Recording, test_rec: Recording | None, prior: Any, s
     """
     t0 = time.perf_counter()
     if prior is None:
-        from vist.model import CRNN, CRNNConfig
-
         cfg = CRNNConfig() if crnn_size is None else CRNNConfig(img_size=crnn_size)
 
         def compute(rec: Recording) -> torch.Tensor:

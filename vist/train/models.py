@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vist.model import CRNN, MSTCN, CRNNConfig, MSTCNConfig, ViST, ViSTConfig
 from vist.train.settings import TrainSettings
 from vist.train.spec import RunSpec
 
@@ -25,8 +26,6 @@ def build_model(spec: RunSpec, settings: TrainSettings, inputs: torch.Tensor, ce
 
     Preset changes (``settings.model[spec.model]``) apply first, then ``spec.model_options``.
     """
-    from vist.model import CRNN, MSTCN, CRNNConfig, MSTCNConfig, ViST, ViSTConfig
-
     options = {**settings.model.get(spec.model, {}), **spec.model_options}
     if spec.model == "vist":
         grid = int(round(inputs.shape[1] ** 0.5))
@@ -43,8 +42,6 @@ def build_model(spec: RunSpec, settings: TrainSettings, inputs: torch.Tensor, ce
 
 def build_model_from_record(record: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
     """Rebuild a stored run's final model from its ``run.json`` record and weights."""
-    from vist.model import CRNN, MSTCN, CRNNConfig, MSTCNConfig, ViST, ViSTConfig
-
     classes = {"ViST": (ViST, ViSTConfig), "MSTCN": (MSTCN, MSTCNConfig), "CRNN": (CRNN, CRNNConfig)}
     model_cls, cfg_cls = classes[record["model_class"]]
     cfg = dict(record["model_config"])

@@ -27,10 +27,8 @@ left as it is), so it shows the same numbers and a cached run is reused, not ret
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
-import platform
 import time
 import warnings
 import zipfile
@@ -42,7 +40,14 @@ import numpy as np
 import torch
 
 from vist.cache import CacheError, atomic_path, cache_dir, read_json_object, write_json_atomic
+from vist.env import provenance, resolve_device
 from vist.metrics.scores import LEGACY_KEYS, Scores
+from vist.model.fast import convert
+from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
+from vist.train.inputs import prepare
+from vist.train.loop import fit, on_device
+from vist.train.models import build_model, build_model_from_record
+from vist.train.settings import settings_for
 from vist.train.spec import RunSpec
 
 RESULTS_ENV = "VIST_RESULTS_DIR"
@@ -108,8 +113,6 @@ class Run:
 
     def model(self) -> torch.nn.Module:
         """The final model (eval mode, CPU)."""
-        from vist.train.models import build_model_from_record
-
         return build_model_from_record(self.record, torch.load(self.path / "model.pt", map_location="cpu",
                                                                weights_only=True))
 
@@ -162,17 +165,6 @@ class Run:
             raise CacheError(f"{weights}: expected a state dict, found a {type(sd).__name__}")
 
 
-def provenance(device: torch.device) -> dict[str, Any]:
-    """Device, date, commit and versions of the machine producing a result."""
-    import vist
-    from vist.bench.common import device_name, git_commit
-
-    return {"device": device_name(str(device)), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "commit": git_commit(), "vist": vist.__version__, "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(), "host": platform.node(),
-            "torch_threads": torch.get_num_threads()}
-
-
 def _write_json(path: Path, record: dict[str, Any]) -> None:
     write_json_atomic(path, record, indent=1, default=float)
 
@@ -218,13 +210,6 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
             as the reference ``nn.Conv3d`` model (tested to 1e-5), computed faster; the stored
             weights load into either.
     """
-    from vist.prior import resolve_device
-    from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
-    from vist.train.inputs import prepare
-    from vist.train.loop import fit
-    from vist.train.models import build_model
-    from vist.train.settings import settings_for
-
     dev = resolve_device(device)
     folder = (root or results_dir()) / spec.run_id()
     settings = settings_for(spec.preset, spec.model, spec.epochs)
@@ -236,15 +221,11 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     if rerun or stale:  # stale: stored by code whose preset trained differently: retrain from scratch
         (folder / "checkpoint.pt").unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    from vist.train.loop import on_device
-
     data = on_device(prepare(spec, dev), dev, settings.bf16)
     torch.manual_seed(spec.seed)
     model = build_model(spec, settings, data.train_x, data.cells)
     model_class = type(model).__name__
     if fast:
-        from vist.model.fast import convert
-
         model = convert(model)
     target, _ = test_targets(data)
     log_target, _ = test_targets(data, settings.eval_frames)

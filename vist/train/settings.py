@@ -9,8 +9,10 @@ setting.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from vist.presets import PRESETS
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,6 @@ def settings_for(preset: str, model: str, epochs: int | None = None) -> TrainSet
     """The settings a run of ``model`` trains with: the preset's, with that model's ``schedule``
     changes, and ``epochs`` (a run's override) last — SWA then starts no later than the last epoch.
     """
-    from dataclasses import replace
-
     base = TRAIN_PRESETS[preset]
     settings = replace(base, schedule={}, **base.schedule.get(model, {}))
     if epochs is not None:
@@ -103,8 +103,6 @@ def differences(preset: str, reference: str = "paper") -> list[dict[str, str]]:
     option or per-model schedule (``setting``, ``reference`` value, ``preset`` value), for the
     table a chapter shows beside the presets. The prior's changes are in
     :data:`vist.presets.PRESETS`."""
-    from vist.presets import PRESETS
-
     a, b = TRAIN_PRESETS[reference], TRAIN_PRESETS[preset]
     rows: list[dict[str, str]] = []
     pa, pb = PRESETS[reference].prior, PRESETS[preset].prior

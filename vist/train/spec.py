@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from vist.cache import key_digest
+from vist.data import MOVIES
+from vist.losses import ABLATIONS as LOSSES
+from vist.presets import PRESETS
+from vist.prior import BACKBONES
 
 MODELS = ("vist", "crnn", "mstcn")
 PRIORS = ("dinov2", "pixels", "i3d", "frames")
@@ -53,10 +57,6 @@ class RunSpec:
     epochs: int | None = None
 
     def __post_init__(self) -> None:
-        from vist.data import MOVIES
-        from vist.losses import ABLATIONS as LOSSES
-        from vist.presets import PRESETS
-
         if self.model not in MODELS:
             raise ValueError(f"model: expected one of {list(MODELS)}, found {self.model!r}")
         if self.prior is None:
@@ -74,8 +74,6 @@ class RunSpec:
         if self.preset not in PRESETS:
             raise ValueError(f"preset: expected one of {list(PRESETS)} (resolve 'auto' first), found {self.preset!r}")
         if self.backbone is not None:
-            from vist.prior import BACKBONES
-
             if self.backbone not in BACKBONES:
                 raise ValueError(f"backbone: expected None (the preset's) or one of {list(BACKBONES)}, "
                                  f"found {self.backbone!r}")

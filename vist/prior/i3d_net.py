@@ -1,5 +1,6 @@
 """The I3D architecture (Carreira & Zisserman 2017: Inception-v1 inflated to 3D), as an untrained,
-causal, per-frame video feature extractor for the I3D+MS-TCN baseline.
+causal, per-frame video feature extractor for the I3D+MS-TCN baseline: the network behind
+:class:`vist.prior.I3DPrior` (a frozen extractor is a prior, so it lives on the prior side).
 
 I3D's Kinetics weights cannot be had here, so the network is a seeded random initialisation
 (Kaiming-normal convs, BatchNorm in eval mode with unit statistics) and is labelled *untrained*.
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vist.model.layers import TimeConv3d
+from vist.layers import TimeConv3d
 
 # Inception-v1 widths: (1×1, 3×3 reduce, 3×3, "5×5" reduce, "5×5" (3×3 in I3D), pool proj)
 MIXED = {

@@ -1,4 +1,6 @@
-"""Convolution building blocks shared by Vi-ST and the baselines (reference ``nn.Conv3d`` versions).
+"""Convolution building blocks shared by Vi-ST, the baselines and the I3D prior network (reference
+``nn.Conv3d`` versions): a low-level module (it imports only PyTorch), so that the models
+(:mod:`vist.model`) and the frozen extractors (:mod:`vist.prior`) both build on it.
 
 Tensors are ``[B, C, T, H, W]`` (channels, time, grid rows, grid columns) inside the models.
 """
