@@ -46,8 +46,8 @@
 # fixed order (no atomics, so results are deterministic). The full (1, 3, 3) branch of each
 # multiscale block is a 2D convolution over `B·T` frames; on GPUs its residual path (a (1, 3, 3)
 # average of a 1×1×1 convolution, itself a (1, 3, 3) convolution) is computed by the same call.
-# Optionally (`recompute=True`) each extractor layer keeps only its input for the backward pass
-# and recomputes the rest there, trading time for memory.
+# Optionally (`KernelSettings(recompute=True)`) each extractor layer keeps only its input for
+# the backward pass and recomputes the rest there, trading time for memory.
 # ```
 #
 # What is measured where: the first two sections run on the machine that builds this page; the
@@ -74,6 +74,7 @@ import vist
 from vist.bench.common import stored_sections
 from vist.bench.summary import kernels_chart, train_step_chart
 from vist.bench.train_step import SMALL_SHAPE, run
+from vist.kernels import KernelSettings
 from vist.model import ViST, ViSTConfig
 from vist.model.equivalence import differences, forward_backward, vanishing_gradients
 from vist.model.fast import FastViST
@@ -97,7 +98,7 @@ BENCH_DIR = Path(vist.__file__).resolve().parents[1] / "benchmarks"
 cfg = ViSTConfig(feat_dim=64, cells=12, video_dim=16, video_layers=4)
 torch.manual_seed(seed)
 reference = ViST(cfg).train()
-fast = FastViST.from_reference(reference, backend="torch")
+fast = FastViST.from_reference(reference, KernelSettings(conv_backend="torch"))
 x = torch.randn(2, 48, cfg.grid ** 2, cfg.feat_dim)
 rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
 probe = torch.rand(2, 48, cfg.cells)
