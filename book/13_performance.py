@@ -46,8 +46,8 @@
 # fixed order (no atomics, so results are deterministic). The full (1, 3, 3) branch of each
 # multiscale block is a 2D convolution over `B·T` frames; on GPUs its residual path (a (1, 3, 3)
 # average of a 1×1×1 convolution, itself a (1, 3, 3) convolution) is computed by the same call.
-# Optionally (`recompute=True`) each extractor layer keeps only its input for the backward pass
-# and recomputes the rest there, trading time for memory.
+# Optionally (`KernelSettings(recompute=True)`) each extractor layer keeps only its input for
+# the backward pass and recomputes the rest there, trading time for memory.
 # ```
 #
 # What is measured where: the first two sections run on the machine that builds this page; the
@@ -72,11 +72,13 @@ from IPython.display import display
 
 import vist
 from vist.bench.common import stored_sections
-from vist.bench.summary import kernels_chart, train_step_chart
+from vist.bench.summary import kernel_speeds, train_step_speeds
 from vist.bench.train_step import SMALL_SHAPE, run
+from vist.kernels import KernelSettings
 from vist.model import ViST, ViSTConfig
 from vist.model.equivalence import differences, forward_backward, vanishing_gradients
 from vist.model.fast import FastViST
+from vist.plots.speed import kernels_chart, train_step_chart
 from vist.prior.frames import resolve_device
 from vist.report import book_style, show, table
 
@@ -97,7 +99,7 @@ BENCH_DIR = Path(vist.__file__).resolve().parents[1] / "benchmarks"
 cfg = ViSTConfig(feat_dim=64, cells=12, video_dim=16, video_layers=4)
 torch.manual_seed(seed)
 reference = ViST(cfg).train()
-fast = FastViST.from_reference(reference, backend="torch")
+fast = FastViST.from_reference(reference, KernelSettings(conv_backend="torch"))
 x = torch.randn(2, 48, cfg.grid ** 2, cfg.feat_dim)
 rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
 probe = torch.rand(2, 48, cfg.cells)
@@ -153,8 +155,9 @@ def show_stored(path: Path) -> None:
 
 cpu_kernels = BENCH_DIR / "kernels_cpu.json"
 if cpu_kernels.exists():
-    fig, caption = kernels_chart(cpu_kernels)
-    show(fig, f"CPU kernels: vist (blue) against the other implementations (grey), one call each. {caption}")
+    cpu = kernel_speeds(cpu_kernels)
+    show(kernels_chart(cpu.frame),
+         f"CPU kernels: vist (blue) against the other implementations (grey), one call each. {cpu.caption}")
 else:
     print("kernels_cpu.json is not stored in benchmarks/.")
 
@@ -205,16 +208,10 @@ for path in sorted(BENCH_DIR.glob("*gpu*.json")):
 # %% tags=["hide-input"]
 gpu_path = BENCH_DIR / "train_step_gpu.json"
 if gpu_path.exists():
-    fig, caption = train_step_chart(gpu_path)
-    show(fig, "GPU training step at the paper's shapes (bf16 autocast; random features, RF maps and targets: "
-              f"no recording, no prior), each variant against the authors' module; dashed: the 40 ms design goal. {caption}")
-    gpu_step = json.loads(gpu_path.read_text())
-    ref_ms = next(r["ms_per_step"] for r in gpu_step["train_step"]["rows"] if r["impl"] == "reference")
-    display(table(pd.DataFrame([{"variant": r["impl"], "ms per step": r["ms_per_step"],
-                                 "× faster than the reference": ref_ms / r["ms_per_step"],
-                                 "peak GiB": r["peak_mib"] / 1024}
-                                for r in gpu_step["train_step"]["rows"] if r.get("ms_per_step")]),
-                  f"Training step per variant. {caption}",
-                  formats={"ms per step": "{:.1f}", "× faster than the reference": "{:.2f}", "peak GiB": "{:.2f}"}))
+    gpu = train_step_speeds(gpu_path)
+    show(train_step_chart(gpu.frame),
+         "GPU training step at the paper's shapes (bf16 autocast; random features, RF maps and targets: no "
+         f"recording, no prior), each variant against the authors' module; dashed: the 40 ms design goal. {gpu.caption}")
+    display(table(gpu.frame, f"Training step per variant. {gpu.caption}", formats=gpu.formats))
 else:
     print("No GPU training-step result is stored in benchmarks/ (train_step_gpu.json).")

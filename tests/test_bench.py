@@ -100,6 +100,7 @@ def test_train_step_variants_are_independent_options():
     assert StepVariant.parse("fast-compile-lowmem-graph") == StepVariant(compile=True, lowmem=True, graph=True)
     assert StepVariant.parse("reference").model == "reference"
     assert StepVariant(recompute=True, graph=True).name == "fast-recompute-graph"
+    assert StepVariant.parse("fast-recompute").settings.recompute and not StepVariant().settings.recompute
     assert all(v.name == name for name, v in VARIANTS.items())
     for name in ("fast-graph-compile", "compile", "fast-nonsense"):
         with pytest.raises(ValueError, match="variant"):

@@ -14,11 +14,12 @@ import pytest  # noqa: E402
 from vist.bench.common import BenchTable  # noqa: E402
 from vist.bench.summary import (  # noqa: E402
     format_ms,
-    kernels_chart,
+    kernel_speeds,
     small_preset_step,
     speed_table,
-    train_step_chart,
+    train_step_speeds,
 )
+from vist.plots.speed import kernels_chart, train_step_chart  # noqa: E402
 
 
 def _save(tmp_path, name, rows, device):
@@ -77,15 +78,23 @@ def test_charts_of_the_stored_runs_name_device_and_commit(tmp_path):
                                     {"impl": "reference", "ms_per_step": 400.0, "peak_mib": 10240},
                                     {"impl": "fast", "ms_per_step": 50.0, "peak_mib": 8192},
                                     {"impl": "fast-compile", "ms_per_step": None}]}}))
-    fig, caption = train_step_chart(step)
-    assert caption == "train_step_gpu.json: NVIDIA H100, torch 2.11, date not recorded, commit 321019c"
+    speeds = train_step_speeds(step)
+    assert speeds.caption == "train_step_gpu.json: NVIDIA H100, torch 2.11, date not recorded, commit 321019c"
+    assert list(speeds.frame["variant"]) == ["reference", "fast"]
+    assert list(speeds.frame["× faster than the reference"]) == [1.0, 8.0]
+    assert speeds.formats["peak GiB"] == "{:.2f}" and "time (ms)" not in speeds.formats
+    fig = train_step_chart(speeds.frame)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert " 50 ms (8.0× faster), 8.0 GiB" in texts and len(fig.axes[0].patches) == 2
+    assert " 400 ms, 10.0 GiB" in texts and " 50 ms (8.0× faster), 8.0 GiB" in texts
+    assert len(fig.axes[0].patches) == 2
     rows = [{"what": "SD-KL per cell", "shape": "[1600,90]", "impl": "vist sd_kl", "median_ms": 4.0},
             {"what": "SD-KL per cell", "shape": "[1600,90]", "impl": "scipy", "median_ms": 40.0}]
-    fig, caption = kernels_chart(_save(tmp_path, "kernels_cpu.json", rows, "CPU: 2 cores"), ("SD-KL",))
-    assert caption.endswith("CPU: 2 cores, 2026-01-02, commit abc1234")
-    assert " 40 ms (10.0× vist)" in [t.get_text() for t in fig.axes[0].texts]
+    speeds = kernel_speeds(_save(tmp_path, "kernels_cpu.json", rows, "CPU: 2 cores"), ("SD-KL",))
+    assert speeds.caption.endswith("CPU: 2 cores, 2026-01-02, commit abc1234")
+    assert " 40 ms (10.0× vist)" in [t.get_text() for t in kernels_chart(speeds.frame).axes[0].texts]
+    step.write_text(json.dumps({"train_step": {"rows": [{"impl": "fast", "ms_per_step": None}]}}))
+    with pytest.raises(ValueError, match="train_step rows with ms_per_step"):
+        train_step_speeds(step)
 
 
 def test_stored_speed_tables_show_each_file_and_say_when_one_is_missing(tmp_path):

@@ -1,5 +1,6 @@
-"""Figures of the prior and model chapters (vist.plots.prior, vist.plots.model): drawn at most a
-column wide, every piece of text at least 9 pt, on small inputs made here."""
+"""Figures of the book (vist.plots.prior, .model, .experiments, .speed): drawn at most a column
+wide, every piece of text at least 9 pt and every tick label and legend at the style's base font
+size, on small inputs made here."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from matplotlib.text import Text  # noqa: E402
 from vist.plots import experiments as xplots  # noqa: E402
 from vist.plots import model as mplots  # noqa: E402
 from vist.plots import prior as pplots  # noqa: E402
+from vist.plots import speed as splots  # noqa: E402
 from vist.plots.style import COLUMN_INCHES  # noqa: E402
 from vist.report import book_style  # noqa: E402
 
@@ -35,6 +37,12 @@ def _check(fig) -> None:
              if t.get_visible() and t.get_text().strip() and t.get_fontsize() < 9]
     assert not small, f"text under 9 pt: {small}"
     assert not fig.texts or all(t.get_text() == "" for t in fig.texts), "figure-level title: use a caption"
+    base = plt.rcParams["font.size"]
+    legends = [a.get_legend() for a in fig.axes] + fig.legends
+    texts = [t for leg in legends if leg is not None for t in [*leg.get_texts(), leg.get_title()]]
+    texts += [t for a in fig.axes for t in [*a.get_xticklabels(), *a.get_yticklabels()]]
+    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_text().strip() and t.get_fontsize() < base - 1e-6]
+    assert not small, f"tick labels or legends under the base font size {base} pt: {small}"
 
 
 def _figures():
@@ -55,7 +63,25 @@ def _figures():
             [{"stage": f"stage {i}", "past": 2 ** i} for i in range(6)]),
         "causality": lambda: mplots.causality(profiles, {k: rng.random(40) for k in profiles}, 20, 30),
         "by_setting": lambda: xplots.by_setting(_LAYERS, "block", "ViT block"),
+        "complementary": lambda: xplots.complementary(*_COMPLEMENTARY),
+        "seed_points": lambda: xplots.seed_points(_SEEDS, "model", ("cc", "sd_kl"), hue="direction"),
+        "durations": lambda: xplots.durations(rng.gamma(2, 3, 200), {"MSE": rng.gamma(3, 3, 200)}, cells=10),
+        "rf_maps": lambda: xplots.rf_maps(_rf_result(rng), {"best\ncell #0": 0, "worst\ncell #1": 1}),
+        "train_step_chart": lambda: splots.train_step_chart(pd.DataFrame({
+            "variant": ["reference", "fast", "fast-compile-graph"], "ms per step": [410.0, 72.0, 40.0],
+            "× faster than the reference": [1.0, 5.7, 10.2], "peak GiB": [10.3, 8.4, float("nan")]})),
+        "kernels_chart": lambda: splots.kernels_chart(pd.DataFrame({
+            "measurement": ["SD-KL per cell"] * 2, "implementation": ["vist sd_kl", "per-cell scipy"],
+            "time (ms)": [4.0, 48.0], "× slower than vist": [float("nan"), 12.0]})),
     }
+
+
+def _rf_result(rng) -> dict:
+    """A result shaped like :func:`vist.experiments.rf_recovery.recover` returns (what ``rf_maps`` reads)."""
+    true = rng.normal(size=(3, 8, 8))
+    return {"true": true, "maps": {"true rates": true, "model": true + rng.normal(size=true.shape)},
+            "r": {n: rng.uniform(-1, 1, 30) for n in ("true rates", "recorded", "model")},
+            "r_shuffled": {"model": rng.uniform(-0.3, 0.3, 30)}}
 
 
 _LAYERS = pd.DataFrame({"block": ["L-4", "L-8"], "cc_mean": [0.3, 0.2], "cc_sd": [0.01, float("nan")],
@@ -66,6 +92,9 @@ _COMPLEMENTARY = (
     pd.DataFrame({"direction": "mov1→mov2", "cells": [90, 8, 1], "top8_cc_mean": [0.5, 0.3, 0.1],
                   "poster_top8_cc": [0.45, float("nan"), 0.12]}))
 """Frames shaped like :func:`vist.experiments.complementary.scores_frame` and ``table``."""
+_SEEDS = pd.DataFrame([{"model": m, "direction": d, "seed": s, "cc": 0.1 * s + 0.2, "sd_kl": 1.0 + s}
+                       for m in ("Vi-ST", "DINOv2+MS-TCN") for d in ("mov1→mov1", "mov1→mov2") for s in range(3)])
+"""A tidy score frame, one row per run (:func:`vist.experiments.common.tidy`)."""
 
 
 def test_experiment_figures_read_the_snake_case_columns():

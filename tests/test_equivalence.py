@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vist.kernels import KernelSettings
 from vist.model import ViST, ViSTConfig
 from vist.model.equivalence import (
     Pass,
@@ -32,7 +33,7 @@ def test_fast_and_reference_passes_agree_and_a_changed_weight_is_seen():
     cfg = ViSTConfig(feat_dim=16, cells=4, video_dim=8, video_layers=2)
     torch.manual_seed(0)
     reference = ViST(cfg)
-    fast = FastViST.from_reference(reference, backend="torch")
+    fast = FastViST.from_reference(reference, KernelSettings(conv_backend="torch"))
     x = torch.randn(2, 16, cfg.grid ** 2, cfg.feat_dim)
     rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
     probe = torch.rand(2, 16, cfg.cells)

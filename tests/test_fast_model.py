@@ -117,7 +117,7 @@ def _vanishing(name: str, cfg: ViSTConfig, training: bool) -> bool:
 def test_fast_matches_reference(key, training, recompute=False, fuse_residual=None):
     cfg = ablation_config(key, SMALL)
     ref = _reference(cfg).train(training)
-    fast = FastViST.from_reference(ref, recompute=recompute, settings=KernelSettings(fuse_residual=fuse_residual))
+    fast = FastViST.from_reference(ref, KernelSettings(fuse_residual=fuse_residual, recompute=recompute))
     assert fast.training == training
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 14, cfg.grid ** 2, cfg.feat_dim, generator=g)
@@ -140,7 +140,7 @@ def test_fast_matches_reference(key, training, recompute=False, fuse_residual=No
 
 @pytest.mark.parametrize("key", ["baseline", "noncausal_tcn"])
 def test_recomputing_extractor_is_the_same_function(key):
-    """recompute=True: same outputs, gradients and BatchNorm buffers (running statistics updated
+    """settings.recompute: same outputs, gradients and BatchNorm buffers (running statistics updated
     once, not again by the recomputation; in eval mode, used and left alone), and the layers'
     activations are no longer kept."""
     test_fast_matches_reference(key, True, recompute=True)
@@ -150,7 +150,7 @@ def test_recomputing_extractor_is_the_same_function(key):
     rf = torch.rand(2, cfg.cells, cfg.grid, cfg.grid)
     kept = {}
     for recompute in (False, True):
-        fast = FastViST.from_reference(_reference(cfg), recompute=recompute)
+        fast = FastViST.from_reference(_reference(cfg), KernelSettings(recompute=recompute))
         storages = {}
 
         def pack(t, storages=storages):
@@ -190,6 +190,19 @@ def test_checkpoints_interchangeable_and_conversion():
         fast(torch.randn(1, 4, SMALL.grid ** 2, SMALL.feat_dim), torch.rand(1, SMALL.cells, 5, 5))
 
 
+def test_speed_switches_live_in_kernel_settings():
+    """FastViST's backend and recompute switches are KernelSettings fields, checked when built."""
+    ref = _reference(SMALL)
+    settings = KernelSettings(conv_backend="torch", recompute=True)
+    assert convert(ref, settings=settings).settings is settings
+    assert FastViST.from_reference(ref).settings == KernelSettings()
+    assert (KernelSettings().conv_backend, KernelSettings().recompute) == ("auto", False)
+    with pytest.raises(ValueError, match=r"conv_backend must be one of 'auto', 'torch', 'triton', found 'cudnn'"):
+        KernelSettings(conv_backend="cudnn")
+    with pytest.raises(TypeError, match="recompute must be a bool, found str"):
+        KernelSettings(recompute="yes")
+
+
 # ---------------------------------------------------------------------------------------------
 # Triton under the interpreter (TRITON_INTERPRET=1 is set by tests/conftest.py)
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +236,7 @@ def test_triton_backed_model_matches_reference():
                      cmst_kernels=((1, 3), (1, 2), (2,), (1,)))
     torch.manual_seed(0)
     ref = ViST(cfg).eval()
-    fast = FastViST.from_reference(ref, backend="triton")
+    fast = FastViST.from_reference(ref, KernelSettings(conv_backend="triton"))
     g = torch.Generator().manual_seed(1)
     x, rf = torch.randn(1, 5, 81, 8, generator=g), torch.rand(1, 3, 9, 9, generator=g)
     res = []

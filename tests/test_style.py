@@ -36,6 +36,8 @@ def test_book_style_text_is_at_least_9_points_and_100_dpi(context):
                 "figure.titlesize"):
         size = FontProperties(size=rc[key]).get_size_in_points()
         assert size >= 9, f"{key} = {size} pt with context {context}"
+    for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize", "legend.title_fontsize"):
+        assert FontProperties(size=rc[key]).get_size_in_points() >= rc["font.size"], key
     assert rc["figure.dpi"] >= 100
     assert rc["savefig.dpi"] >= 200
 

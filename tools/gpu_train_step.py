@@ -53,6 +53,7 @@ import torch.nn.functional as F
 
 from vist.bench.train_step import StepInputs, run
 from vist.cache import write_json_atomic
+from vist.kernels import KernelSettings
 from vist.kernels import conv_triton as ct
 from vist.kernels.time_conv import depthwise_conv3d
 from vist.model import ViST, ViSTConfig
@@ -106,7 +107,7 @@ def check_same_function() -> dict:
             for impl in ("reference", "fast", "fast-recompute"):
                 for prec in ("fp32", "bf16"):
                     model = copy.deepcopy(base) if impl == "reference" else \
-                        FastViST.from_reference(base, recompute=impl == "fast-recompute")
+                        FastViST.from_reference(base, KernelSettings(recompute=impl == "fast-recompute"))
                     res[impl, prec] = forward_backward(model, inputs.x, inputs.rf, inputs.y,
                                                        train=mode == "train", bf16=prec == "bf16")
             # float64 truth: some fp32 gradients are sums of ~10^5 terms that largely cancel
@@ -141,7 +142,7 @@ def check_same_function() -> dict:
                          "worst5": sorted(([n, f, r] for n, (f, r) in bf16.items()), key=lambda v: -v[1])[:5]},
                 "vanishing_fp32_abs_max": {k: max((float(tensor((k, "fp32"), n).abs().max()) for n in vanishing),
                                                   default=0.0) for k in ("reference", "fast")},
-                # recompute=True against the plain fast model: the same computation, re-run
+                # settings.recompute against the plain fast model: the same computation, re-run
                 "recompute_vs_fast": {p: max(rel_error(tensor(("fast-recompute", p), n), tensor(("fast", p), n))
                                              for n in names if n not in vanishing) for p in ("fp32", "bf16")},
             }
@@ -165,7 +166,7 @@ def print_check(c: dict) -> None:
         for n, fe, re in b["worst5"]:
             say(f"        {n:42s} fast {fe:.2e}  reference {re:.2e}")
         r = c[mode]["recompute_vs_fast"]
-        say(f"  {mode:5s} recompute=True against the plain fast model: fp32 {r['fp32']:.2e}, bf16 {r['bf16']:.2e}")
+        say(f"  {mode:5s} settings.recompute against the plain fast model: fp32 {r['fp32']:.2e}, bf16 {r['bf16']:.2e}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Each benchmark lives in a module of this package exposing ``run(**options) -> Be
 as JSON with ``--save PATH``. Chapters call the same ``run`` and show the table.
 
 May import: vist.cache, vist.data, vist.env, vist.kernels, vist.losses, vist.metrics, vist.model,
-vist.presets, vist.prior, vist.report, vist.train (it sits on top: nothing of vist imports it).
+vist.plots, vist.presets, vist.prior, vist.report, vist.train (it sits on top: nothing of vist
+imports it).
 """
 
 from vist.bench.common import BenchTable, median_time

@@ -1,9 +1,11 @@
-"""Short speed tables for the book, read from the stored benchmark files (``benchmarks/kernels*.json``).
+"""Short speed tables for the book, read from the stored benchmark files (``benchmarks/*.json``).
 
 A benchmark file holds every measurement of a run (tile sweeps, kernel-only timings, several ways
 of timing one call); a chapter shows the few rows that carry its point. :func:`speed_table` picks
 the rows of one kind of measurement (e.g. every SD-KL row, whatever rows the file has), keeps one
-timing per implementation and names the file's device, date and commit in a caption.
+timing per implementation and names the file's device, date and commit in a caption;
+:func:`kernel_speeds` and :func:`train_step_speeds` read the frames that the speed chapter's
+figures (:mod:`vist.plots.speed`) draw.
 """
 
 from __future__ import annotations
@@ -11,17 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from vist.bench.common import BenchTable
+from vist.plots.speed import format_ms
 from vist.report import table as report_table
 
 TIME_COLUMNS = ("median_ms", "ms")
@@ -33,6 +33,9 @@ INTERNAL = r",?\s*SPEC §[\d.]+"
 """References to the project's internal notes in stored implementation names, not shown."""
 GPU_TIMING = "CUDA graph replay"
 """On a GPU the time of one training call without launch overhead; used where a file has it."""
+FORMATS: dict[str, Any] = {"time (ms)": format_ms, "× slower than vist": "{:.1f}×", "ms per step": "{:.1f}",
+                           "× faster than the reference": "{:.2f}", "peak GiB": "{:.2f}"}
+"""Display formats of the columns the tables here have."""
 
 
 @dataclass
@@ -45,13 +48,8 @@ class SpeedTable:
 
     @property
     def formats(self) -> dict[str, Any]:
-        """Display formats of the columns, for :func:`vist.report.table`."""
-        return {"time (ms)": format_ms, "× slower than vist": "{:.1f}×"}
-
-
-def format_ms(ms: float) -> str:
-    """``0.143``, ``42.4``, ``1688``: three significant digits, no exponent."""
-    return f"{ms:.3g}" if abs(ms) < 1000 else f"{ms:.0f}"
+        """Display formats of the frame's columns (:data:`FORMATS`), for :func:`vist.report.table`."""
+        return {c: f for c, f in FORMATS.items() if c in self.frame.columns}
 
 
 def speed_table(path: str | os.PathLike[str], contains: str) -> SpeedTable:
@@ -93,7 +91,6 @@ def speed_table(path: str | os.PathLike[str], contains: str) -> SpeedTable:
     out["× slower than vist"] = np.where(out["implementation"].str.startswith("vist"), np.nan, slower)
     caption = f"{path.name}: {table.device}, {table.date[:10]}, commit {table.commit}"
     return SpeedTable(out.reset_index(drop=True), caption)
-
 
 
 STORED_KERNELS = ("kernels_cpu.json", "kernels_gpu.json")
@@ -139,10 +136,12 @@ def small_preset_step(path: str | os.PathLike[str]) -> SpeedTable:
     return SpeedTable(frame, f"{Path(path).name}: {stored.device}, {stored.date[:10]}, commit {stored.commit}")
 
 
-def train_step_chart(path: str | os.PathLike[str], target_ms: float = 40.0) -> tuple[Figure, str]:
-    """A bar chart of one stored GPU training-step run (``tools/gpu_train_step.py``'s JSON): ms per
-    step of each variant, the authors' module ("reference") first, the target as a line; and its
-    caption (device, torch, date and commit as the file records them).
+def train_step_speeds(path: str | os.PathLike[str]) -> SpeedTable:
+    """The training-step rows of one stored GPU run (``tools/gpu_train_step.py``'s JSON), in the
+    file's order: ``variant``, ``ms per step``, ``× faster than the reference`` (the row
+    ``"reference"``, the authors' module, over each; NaN if the file has none) and ``peak GiB``
+    (NaN where not recorded); the caption names the device, torch, date and commit as the file
+    records them. :func:`vist.plots.speed.train_step_chart` draws it.
 
     Raises:
         ValueError: the file has no ``train_step`` rows with a time.
@@ -152,53 +151,25 @@ def train_step_chart(path: str | os.PathLike[str], target_ms: float = 40.0) -> t
     rows = [r for r in data.get("train_step", {}).get("rows", []) if r.get("ms_per_step")]
     if not rows:
         raise ValueError(f"{path.name}: expected train_step rows with ms_per_step, found none")
-    ref = next((r["ms_per_step"] for r in rows if r["impl"] == "reference"), None)
-    fig, ax = plt.subplots(figsize=(6.8, 0.45 * len(rows) + 1.3))
-    names = [r["impl"].replace("reference", "authors' module (reference)") for r in rows]
-    ms = [r["ms_per_step"] for r in rows]
-    colours = ["0.55" if r["impl"] == "reference" else "tab:blue" for r in rows]
-    ax.barh(range(len(rows)), ms, color=colours)
-    for i, r in enumerate(rows):
-        text = f" {r['ms_per_step']:.0f} ms"
-        if ref and r["impl"] != "reference":
-            text += f" ({ref / r['ms_per_step']:.1f}× faster)"
-        if r.get("peak_mib"):
-            text += f", {r['peak_mib'] / 1024:.1f} GiB"
-        ax.text(r["ms_per_step"], i, text, va="center")
-    ax.axvline(target_ms, color="tab:red", ls="--", lw=1)
-    ax.text(target_ms, len(rows) - 0.4, f" target {target_ms:.0f} ms", color="tab:red", va="bottom")
-    ax.set_yticks(range(len(rows)), names)
-    ax.invert_yaxis()
-    ax.set_xlim(0, max(ms) * 1.75)
-    ax.set_xlabel("ms per training step (median)")
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    ref = next((r["ms_per_step"] for r in rows if r["impl"] == "reference"), np.nan)
+    frame = pd.DataFrame([{"variant": r["impl"], "ms per step": r["ms_per_step"],
+                           "× faster than the reference": ref / r["ms_per_step"],
+                           "peak GiB": r["peak_mib"] / 1024 if r.get("peak_mib") else np.nan} for r in rows])
     commit = re.search(r"code measured was commit (\w+)", data.get("provenance_note", ""))
     caption = (f"{path.name}: {data.get('device', 'device not recorded')}, torch {data.get('torch', '?')}, "
                f"{str(data['date'])[:10] if data.get('date') else 'date not recorded'}, commit "
                f"{commit.group(1) if commit else data.get('commit', 'not recorded')}")
-    return fig, caption
+    return SpeedTable(frame, caption)
 
 
-def kernels_chart(path: str | os.PathLike[str], measurements: tuple[str, ...] = ("SD-KL", "soft-DTW")
-                  ) -> tuple[Figure, str]:
-    """A bar chart (log time) of the stored kernel benchmark ``path``: each measurement of
-    ``measurements``, vist against the other implementations; and the caption of the file."""
+def kernel_speeds(path: str | os.PathLike[str], measurements: tuple[str, ...] = ("SD-KL", "soft-DTW")
+                  ) -> SpeedTable:
+    """The rows of the stored kernel benchmark ``path`` for each of ``measurements`` in turn
+    (:func:`speed_table`'s columns), with the file's caption. :func:`vist.plots.speed.kernels_chart`
+    draws it.
+
+    Raises:
+        ValueError: as :func:`speed_table`, for any of ``measurements``.
+    """
     tables = [speed_table(path, m) for m in measurements]
-    df = pd.concat([t.frame for t in tables], ignore_index=True)
-    fig, ax = plt.subplots(figsize=(7.2, 0.5 * len(df) + 1.4))
-    vist_rows = df["implementation"].str.startswith("vist")
-    ax.barh(range(len(df)), df["time (ms)"], color=np.where(vist_rows, "tab:blue", "0.6"))
-    for i, r in df.iterrows():
-        slower = "" if np.isnan(r["× slower than vist"]) else f" ({r['× slower than vist']:.1f}× vist)"
-        ax.text(r["time (ms)"], i, f" {format_ms(r['time (ms)'])} ms{slower}", va="center")
-    ax.set_yticks(range(len(df)), [textwrap.shorten(m, 36, placeholder="…") + "\n"
-                                   + textwrap.shorten(i, 36, placeholder="…")
-                                   for m, i in zip(df["measurement"], df["implementation"], strict=True)])
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlim(df["time (ms)"].min() / 2, df["time (ms)"].max() * 30)
-    ax.set_xlabel("ms per call (median, log scale)")
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    return fig, tables[0].caption
+    return SpeedTable(pd.concat([t.frame for t in tables], ignore_index=True), tables[0].caption)

@@ -11,8 +11,8 @@ float32).
 
 A variant (:class:`StepVariant`) is a few independent options: the model (``reference``, the
 ``nn.Conv3d`` model, or ``fast``, :class:`~vist.model.FastViST`), ``compile`` (``torch.compile``
-of the fast model; the depthwise convs stay opaque custom ops), ``recompute`` (FastViST's
-``recompute=True``: the extractor layers' activations recomputed in the backward pass),
+of the fast model; the depthwise convs stay opaque custom ops), ``recompute`` (FastViST with
+``KernelSettings(recompute=True)``: the extractor layers' activations recomputed in the backward pass),
 ``lowmem`` (compiled, with the compiler told to keep only :data:`LOWMEM_BUDGET` of the
 activations) and ``graph`` (CUDA only: the whole step — forward, loss, backward and a
 ``capturable`` AdamW step — captured once as one CUDA graph and replayed; static inputs, the
@@ -41,6 +41,7 @@ import torch._functorch.config as functorch_config
 
 from vist.bench.common import BenchTable, median_times
 from vist.env import device_name
+from vist.kernels import KernelSettings
 from vist.losses import ViSTLoss
 from vist.model import ViST, ViSTConfig
 from vist.model.fast import FastViST
@@ -75,6 +76,11 @@ class StepVariant:
             raise ValueError("StepVariant: the reference model takes no options")
         if self.lowmem and not self.compile:
             raise ValueError("StepVariant: lowmem is a compiler setting; it needs compile=True")
+
+    @property
+    def settings(self) -> KernelSettings:
+        """The fast model's switches for this variant (the defaults, with ``recompute`` set)."""
+        return KernelSettings(recompute=self.recompute)
 
     @property
     def name(self) -> str:
@@ -233,7 +239,7 @@ def build(variant: StepVariant | str, reference: torch.nn.Module) -> torch.nn.Mo
         variant = StepVariant.parse(variant)
     if variant.model == "reference":
         return copy.deepcopy(reference)
-    fast = FastViST.from_reference(reference, recompute=variant.recompute)
+    fast = FastViST.from_reference(reference, settings=variant.settings)
     return torch.compile(fast) if variant.compile else fast
 
 

@@ -2,7 +2,8 @@
 
 :class:`KernelSettings` holds every choice that changes *how* (never *what*) the fast code
 computes: the soft-DTW Triton kernels' tile limits, launch shapes and variants, and
-:class:`vist.model.FastViST`'s fused residual path. Code that needs a knob takes a
+:class:`vist.model.FastViST`'s depthwise-conv backend, fused residual path and recomputation of
+activations in the backward pass. Code that needs a knob takes a
 ``settings`` argument (``None``: :data:`DEFAULT_SETTINGS`); nothing reads an environment
 variable or a module global to choose a kernel. A sweep passes its own instances, e.g.
 ``dataclasses.replace(DEFAULT_SETTINGS, tile_temp_values=16)``.
@@ -11,6 +12,8 @@ variable or a module global to choose a kernel. A sweep passes its own instances
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from vist.kernels.backend import BACKENDS
 
 __all__ = ["DEFAULT_SETTINGS", "KernelSettings"]
 
@@ -35,6 +38,13 @@ class KernelSettings:
             the gather variant fails to compile, the masked sum is used with a warning.
         fuse_residual: compute each CMST block's residual path inside its full (1, 3, 3) conv
             in :class:`vist.model.FastViST` (``None``: on CUDA only).
+        conv_backend: backend of :class:`vist.model.FastViST`'s depthwise convs, one of
+            :data:`vist.kernels.backend.BACKENDS`: ``"auto"`` (Triton on CUDA, PyTorch on CPUs),
+            ``"torch"`` or ``"triton"`` (see :func:`vist.kernels.depthwise_conv3d`). The soft-DTW
+            functions take their own ``backend`` argument.
+        recompute: in :class:`vist.model.FastViST`, recompute each extractor layer's conv →
+            BatchNorm → ReLU → projection in the backward pass rather than keep its two
+            intermediate activations (less memory for an extra conv and GEMM per layer).
     """
 
     tile_max: int = 32
@@ -45,8 +55,16 @@ class KernelSettings:
     tile_prefetch: bool = False
     gather: bool = True
     fuse_residual: bool | None = None
+    conv_backend: str = "auto"
+    recompute: bool = False
 
     def __post_init__(self) -> None:
+        if self.conv_backend not in BACKENDS:
+            raise ValueError(f"KernelSettings: conv_backend must be one of {', '.join(map(repr, BACKENDS))}, "
+                             f"found {self.conv_backend!r}")
+        if not isinstance(self.recompute, bool):
+            raise TypeError(f"KernelSettings: recompute must be a bool, found {type(self.recompute).__name__} "
+                            f"{self.recompute!r}")
         if self.tile_max < 1 or self.long_max_lanes < 1 or self.tile_temp_values < 1:
             raise ValueError(f"KernelSettings: tile_max, long_max_lanes and tile_temp_values must be >= 1, "
                              f"found {self.tile_max}, {self.long_max_lanes}, {self.tile_temp_values}")

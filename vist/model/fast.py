@@ -16,7 +16,7 @@ and replaces only ``forward``:
   multiples of 8 on CUDA), and the block's residual path — a (1, 3, 3) average of a 1×1×1 conv,
   itself a (1, 3, 3) conv — is computed by the same conv call (weights stacked; on CUDA);
 * BatchNorm, LeakyReLU, SiLU are the reference's modules/functions applied to channels-last views;
-* optionally (``recompute=True``) each extractor layer's conv → BatchNorm → ReLU → 1×1×1 chain is
+* optionally (``settings.recompute``) each extractor layer's conv → BatchNorm → ReLU → 1×1×1 chain is
   recomputed in the backward pass instead of keeping its two intermediate activations (at the
   paper's shapes 2 × 256 MiB in bf16 per layer, six layers): the largest saving of memory for an
   extra depthwise conv and GEMM per layer. BatchNorm's running statistics are updated once, in
@@ -98,27 +98,27 @@ class FastViST(ViST):
     ``rf [B, cells, G, G]`` or ``[cells, G, G]`` → ``[B, T, cells]``.
 
     Args:
-        backend: depthwise-conv backend, ``"auto"`` (Triton on CUDA, PyTorch on CPUs),
-            ``"torch"`` or ``"triton"`` (see :func:`vist.kernels.depthwise_conv3d`).
-        recompute: recompute each extractor layer's conv → BatchNorm → ReLU → projection in the
-            backward pass rather than keep its activations (less memory, a little more time).
-        settings: the kernels' knobs (:class:`vist.kernels.KernelSettings`; default
-            :data:`~vist.kernels.settings.DEFAULT_SETTINGS`); here ``settings.fuse_residual``:
-            compute each CMST block's residual path inside its full (1, 3, 3) conv (see
-            :meth:`_cmst`), ``None``: on CUDA only (slower on CPUs: ``benchmarks/README.md``).
+        settings: the speed switches (:class:`vist.kernels.KernelSettings`; default
+            :data:`~vist.kernels.settings.DEFAULT_SETTINGS`); here
+
+            * ``settings.conv_backend``: the depthwise convs' backend, ``"auto"`` (Triton on
+              CUDA, PyTorch on CPUs), ``"torch"`` or ``"triton"`` (see
+              :func:`vist.kernels.depthwise_conv3d`);
+            * ``settings.recompute``: recompute each extractor layer's conv → BatchNorm → ReLU →
+              projection in the backward pass rather than keep its activations (less memory, a
+              little more time);
+            * ``settings.fuse_residual``: compute each CMST block's residual path inside its full
+              (1, 3, 3) conv (see :meth:`_cmst`), ``None``: on CUDA only (slower on CPUs:
+              ``benchmarks/README.md``).
     """
 
-    def __init__(self, config: ViSTConfig | None = None, backend: str = "auto",
-                 recompute: bool = False, settings: KernelSettings | None = None) -> None:
+    def __init__(self, config: ViSTConfig | None = None, settings: KernelSettings | None = None) -> None:
         super().__init__(config)
-        self.backend = backend
-        self.recompute = recompute
         self.settings = settings or DEFAULT_SETTINGS
         self._recomputing = False
 
     @classmethod
-    def from_reference(cls, model: ViST, backend: str = "auto", recompute: bool = False,
-                       settings: KernelSettings | None = None) -> FastViST:
+    def from_reference(cls, model: ViST, settings: KernelSettings | None = None) -> FastViST:
         """A fast copy of ``model``: same parameters, buffers, device, dtype and train/eval mode.
 
         The copy does not draw random numbers, so converting does not change what a seeded run
@@ -131,8 +131,6 @@ class FastViST(ViST):
             raise TypeError(f"FastViST.from_reference: expected a vist.model.ViST, found {type(model).__name__}")
         fast = copy.deepcopy(model)
         fast.__class__ = cls  # same modules and state; only forward differs
-        fast.backend = backend
-        fast.recompute = recompute
         fast.settings = settings or DEFAULT_SETTINGS
         fast._recomputing = False
         return fast
@@ -141,7 +139,7 @@ class FastViST(ViST):
         """A reference :class:`ViST` copy of this model (same state)."""
         ref = copy.deepcopy(self)
         ref.__class__ = ViST
-        del ref.backend, ref.recompute, ref.settings, ref._recomputing
+        del ref.settings, ref._recomputing
         return ref
 
     # -- pieces --------------------------------------------------------------------------------
@@ -173,7 +171,7 @@ class FastViST(ViST):
         before, after = tc.pad[4], tc.pad[5]
         if conv.groups == conv.in_channels == conv.out_channels:
             return depthwise_conv3d(x, conv.weight, conv.bias, conv.dilation[0], (before, after), tc.pad[0],
-                                    backend=self.backend)
+                                    backend=self.settings.conv_backend)
         if not self._full_2d(tc):
             raise NotImplementedError(f"FastViST: no fast path for {conv} (padding {tc.pad})")
         return _full_conv(x, conv.weight[:, :, 0], conv.bias)
@@ -210,7 +208,7 @@ class FastViST(ViST):
         v = self.video
         h = _linear(x, v.inp)
         for layer in v.layers:
-            if self.recompute and torch.is_grad_enabled():
+            if self.settings.recompute and torch.is_grad_enabled():
                 a = checkpoint(self._layer_core, h, layer, use_reentrant=False, preserve_rng_state=False,
                                context_fn=lambda: (nullcontext(), self._recomputation()))
             else:
@@ -280,8 +278,11 @@ class FastViST(ViST):
         return F.linear(h.reshape(b, t, -1), w, self.readout.bias)
 
 
-def convert(model: nn.Module, enabled: bool = True, backend: str = "auto", recompute: bool = False) -> nn.Module:
+def convert(model: nn.Module, enabled: bool = True, settings: KernelSettings | None = None) -> nn.Module:
     """``model`` as a :class:`FastViST` when ``enabled`` and it is a :class:`ViST`; else ``model`` itself.
+
+    ``settings``: the fast model's switches (:class:`vist.kernels.KernelSettings`; default
+    :data:`~vist.kernels.settings.DEFAULT_SETTINGS`).
 
     The fast model is a copy with the same state (see :meth:`FastViST.from_reference`); build
     the optimiser after converting. Other models (CRNN, MS-TCN) pass through unchanged, so a
@@ -289,4 +290,4 @@ def convert(model: nn.Module, enabled: bool = True, backend: str = "auto", recom
     """
     if not enabled or not isinstance(model, ViST) or isinstance(model, FastViST):
         return model
-    return FastViST.from_reference(model, backend=backend, recompute=recompute)
+    return FastViST.from_reference(model, settings=settings)

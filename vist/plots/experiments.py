@@ -67,9 +67,13 @@ def seed_points(scores: pd.DataFrame, x: str, metrics: Sequence[str] = ("cc",), 
         names = [t.get_text().replace("+", "+\n") for t in (ax.get_yticklabels() if horizontal
                                                             else ax.get_xticklabels())]
         (ax.set_yticks if horizontal else ax.set_xticks)(ticks, names)
-    if hue is not None and axes[0][0].get_legend() is not None:
-        axes[0][0].legend(title=None, fontsize=9, loc="best")
-    fig.tight_layout()
+    top = 1.0
+    if hue is not None and axes[0][0].get_legend() is not None:  # one line above the panels, off the points
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        axes[0][0].get_legend().remove()
+        fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4), frameon=False)
+        top = 1 - 0.4 / height
+    fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
 
@@ -106,7 +110,7 @@ def durations(target: np.ndarray, arms: Mapping[str, np.ndarray], cells: int = 1
     ax.set_xscale("log")
     ax.set_xlabel("response duration: peak width at the base (frames of 33 ms)")
     ax.set_ylabel("responses per cell")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -114,9 +118,12 @@ def durations(target: np.ndarray, arms: Mapping[str, np.ndarray], cells: int = 1
 def complementary(scores: pd.DataFrame, rows: pd.DataFrame) -> Figure:
     """Top-8 mean CC against population size, one panel per direction: each seed × draw (dots;
     ``scores`` of :func:`vist.experiments.complementary.scores_frame`), their mean (line) and the
-    poster's values (dashed; ``rows`` of :func:`vist.experiments.complementary.table`)."""
+    poster's values (dashed; ``rows`` of :func:`vist.experiments.complementary.table`); one legend
+    below the panels."""
     dirs = list(dict.fromkeys(rows["direction"]))
-    fig, axes = plt.subplots(1, len(dirs), figsize=(7.2 if len(dirs) > 1 else 4.8, 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(dirs), figsize=(7.2 if len(dirs) > 1 else 4.8, 3.6), squeeze=False,
+                             layout="constrained")
+    handles: dict[str, Any] = {}
     for ax, d in zip(axes[0], dirs, strict=True):
         pts = scores[scores["direction"] == d]
         ax.scatter(pts["cells"], pts["top8_cc"], color="tab:blue", alpha=0.5, s=18, label="ours: each seed × draw")
@@ -131,9 +138,10 @@ def complementary(scores: pd.DataFrame, rows: pd.DataFrame) -> Figure:
         ax.minorticks_off()
         ax.set_xlabel("cells in the population the model is trained on")
         ax.set_ylabel("mean CC of the top 8 cells")
-        ax.set_title(d, fontsize=9)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+        ax.set_title(d)
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=3 if len(dirs) > 1 else 1,
+               frameon=False)
     return fig
 
 
@@ -141,7 +149,7 @@ def rf_maps(result: Mapping[str, Any], cells: Mapping[str, int]) -> Figure:
     """Example cells (rows): the true RF on the patch grid and the maps the probe recovers from
     the noise-free rates and from the model; and (last column) every cell's agreement."""
     names = ["true rates", "model"]
-    fig = plt.figure(figsize=(7.2, 2.0 * len(cells) + 0.6))
+    fig = plt.figure(figsize=(7.2, 2.0 * len(cells) + 1.2), layout="constrained")
     grid = fig.add_gridspec(len(cells), 4, width_ratios=[1, 1, 1, 2.0])
     for i, (title, c) in enumerate(cells.items()):
         panels = [("true RF (simulator)", result["true"][c])] + [
@@ -152,9 +160,9 @@ def rf_maps(result: Mapping[str, Any], cells: Mapping[str, int]) -> Figure:
             ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(sub, fontsize=9)
+            ax.set_title(sub)
             if j == 0:
-                ax.set_ylabel(title, fontsize=9)
+                ax.set_ylabel(title)
     ax = fig.add_subplot(grid[:, 3])
     bins = np.linspace(-1, 1, 41)
     for n, color in (("true rates", "0.5"), ("recorded", "tab:purple"), ("model", "tab:orange")):
@@ -166,6 +174,6 @@ def rf_maps(result: Mapping[str, Any], cells: Mapping[str, int]) -> Figure:
             label=f"shuffled: median {np.nanmedian(rs):.2f}")
     ax.set_xlabel("r(recovered map, true RF)")
     ax.set_ylabel("cells")
-    ax.legend(fontsize=8, loc="upper left", title="probe on", title_fontsize=8)
-    fig.tight_layout()
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, title="probe on", frameon=False)  # off the bars
     return fig

@@ -34,7 +34,8 @@ DPI = 100
 RETINA = 2
 """Stored pixels per CSS pixel (sharp on high-density screens)."""
 FONT_SCALE = 0.85
-"""Seaborn's "notebook" context scaled so that the smallest text (ticks, legends) is ≥ 9 pt."""
+"""Seaborn's "notebook" context scaled to a base font of about 10 pt at the column width; tick
+labels and legends are drawn at the base size too (:func:`book_style`)."""
 
 KNOWN_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
     # matplotlib, when a figure is too crowded for tight_layout: the figure is still drawn.
@@ -51,7 +52,8 @@ def book_style(context: str = "notebook", font_scale: float = FONT_SCALE) -> Non
     """Set the style of every figure in the book (call once at the top of a chapter).
 
     Seaborn's theme (``context`` "notebook" or "paper", white grid), font sizes ≥ 9 pt at the
-    rendered size, ``DPI`` inline and high-density ("retina") inline images inside IPython, and
+    rendered size with tick labels, legends and titles at the base font size (``font.size``,
+    about 10 pt), ``DPI`` inline and high-density ("retina") inline images inside IPython, and
     only :data:`KNOWN_WARNINGS` silenced.
 
     Raises:
@@ -62,7 +64,12 @@ def book_style(context: str = "notebook", font_scale: float = FONT_SCALE) -> Non
     if context == "paper":  # seaborn's paper context is 0.8 × notebook: keep the smallest text ≥ 9 pt
         font_scale = max(font_scale, FONT_SCALE / 0.8)
     sns.set_theme(context=context, style="whitegrid", font_scale=font_scale)
+    base = plt.rcParams["font.size"]
     plt.rcParams.update({
+        "xtick.labelsize": base,
+        "ytick.labelsize": base,
+        "legend.fontsize": base,
+        "legend.title_fontsize": base,
         "figure.dpi": DPI,
         "savefig.dpi": DPI * RETINA,
         "figure.figsize": (COLUMN_INCHES * 0.85, 3.4),

@@ -39,7 +39,7 @@ def learning_curves(run: Run) -> Figure:
         if swa is not None and swa < len(h):
             ax.axvspan(swa + 0.5, len(h) + 0.5, color="0.9", zorder=0, label="SWA averaging")
     if swa is not None and swa < len(h):
-        axes[0].legend(fontsize=8)
+        axes[0].legend()
     fig.tight_layout()
     return fig
 
@@ -65,9 +65,9 @@ def predictions(run: Run, seconds: float = 20.0) -> Figure:
         ax.plot(t, p["pred"][:n, c], color="tab:orange", lw=1, label="predicted")
         kind = f", {types[c]}" if c < len(types) else ""
         ax.set_title(f"{rank} cell: #{c}{kind}, CC = {run.per_cell['cc'][c]:.3f}, "
-                     f"SD-KL = {run.per_cell['sd_kl'][c]:.2f}", fontsize=9)
+                     f"SD-KL = {run.per_cell['sd_kl'][c]:.2f}")
         ax.set_ylabel("spikes / bin")
-    axes[0].legend(fontsize=8, loc="upper right")
+    axes[0].legend(loc="upper right")
     axes[-1].set_xlabel("time from the start of the test split (s)")
     fig.tight_layout()
     return fig
@@ -82,14 +82,14 @@ def cc_vs_ceiling(run: Run) -> Figure:
     axes[0].plot(lim, lim, "k--", lw=0.8, label="CC = ceiling")
     axes[0].set_xlabel("noise ceiling: sqrt(split-half reliability)")
     axes[0].set_ylabel("model CC")
-    axes[0].legend(fontsize=8)
+    axes[0].legend()
     norm = pc["cc_normalised"][np.isfinite(pc["cc_normalised"])]
     axes[1].hist(norm, bins=20, color="tab:green")
     axes[1].axvline(np.mean(norm) if norm.size else np.nan, color="k", lw=1,
                     label=f"mean {np.mean(norm) if norm.size else np.nan:.2f}")
     axes[1].set_xlabel("CC / noise ceiling")
     axes[1].set_ylabel("cells")
-    axes[1].legend(fontsize=8)
+    axes[1].legend()
     fig.tight_layout()
     return fig
 
@@ -124,6 +124,6 @@ def curves(runs: Mapping[tuple[str, str], Run]) -> Figure:
     axes[1].set_yscale("log")
     handles, labels = axes[1].get_legend_handles_labels()
     axes[1].get_legend().remove()
-    fig.legend(handles, labels, fontsize=9, ncol=4, loc="lower center", frameon=False)
+    fig.legend(handles, labels, ncol=4, loc="lower center", frameon=False)
     fig.tight_layout(rect=(0, 0.2, 1, 1))  # the legend below both panels, off the curves
     return fig
