@@ -276,8 +276,9 @@ def differences(preset: str, reference: str = "paper") -> list[dict[str, str]]:
             row(f"{model}: {name}", "default" if va is None else va, "default" if vb is None else vb)
     for model in sorted(MODELS):
         ta, tb = a.model(model).train, b.model(model).train
-        own = [f.name for f in fields(TrainSettings)
-               if getattr(ta, f.name) != getattr(a.train, f.name) or getattr(tb, f.name) != getattr(b.train, f.name)]
+        own = [f.name for f in fields(TrainSettings)  # what either preset schedules for this model
+               if getattr(ta, f.name) != getattr(a.train, f.name)
+               or getattr(tb, f.name) != getattr(b.train, f.name)]
         for name in sorted(own):
             row(f"{model} schedule: {name}", getattr(ta, name), getattr(tb, name))
     return rows

@@ -21,7 +21,8 @@ def _config(cls: type, options: dict[str, Any], model: str) -> Any:
     return cls(**options)
 
 
-def model_config(spec: RunSpec, inputs: torch.Size | tuple[int, ...], cells: int) -> ViSTConfig | MSTCNConfig | CRNNConfig:
+def model_config(spec: RunSpec, inputs: tuple[int, ...],
+                 cells: int) -> ViSTConfig | MSTCNConfig | CRNNConfig:
     """The configuration of the model of ``spec`` for per-frame inputs of shape ``inputs``
     (``[T, P, D]`` features or ``[T, S, S]`` frames) and ``cells`` cells.
 
@@ -33,7 +34,8 @@ def model_config(spec: RunSpec, inputs: torch.Size | tuple[int, ...], cells: int
         grid = int(round(inputs[1] ** 0.5))
         if grid * grid != inputs[1]:
             raise ValueError(f"Vi-ST needs a square patch grid, found {inputs[1]} patches")
-        return _config(ViSTConfig, {"feat_dim": int(inputs[2]), "cells": cells, "grid": grid, **options}, "vist")
+        return _config(ViSTConfig, {"feat_dim": int(inputs[2]), "cells": cells, "grid": grid, **options},
+                       "vist")
     if spec.model == "mstcn":
         return _config(MSTCNConfig, {"feat_dim": int(inputs[2]), "patches": int(inputs[1]), "cells": cells,
                                      **options}, "mstcn")

@@ -25,7 +25,8 @@ class ModelOptions(dict):
         return hash(json.dumps(self, sort_keys=True, default=str))
 
     def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise TypeError("ModelOptions cannot be changed: make a new spec with RunSpec.replace(model_options=...)")
+        raise TypeError("ModelOptions cannot be changed: make a new spec with "
+                        "RunSpec.replace(model_options=...)")
 
     __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
 
