@@ -67,11 +67,10 @@ from vist.bench.summary import small_preset_step
 from vist.experiments import generalization as gen
 from vist.experiments.common import plateau, train_all
 from vist.plots import training as tplots
-from vist.presets import get_preset
+from vist.presets import differences, get_preset
 from vist.report import TITLES, book_style, publish, show, source, table
 from vist.train import train_run
 from vist.train.runs import Run
-from vist.train.settings import differences
 
 book_style()
 preset_name = get_preset(preset, device).name

@@ -396,9 +396,9 @@ def test_plateau_is_the_range_of_the_last_three_epochs_and_schedules_list_each_m
 
 
 def test_settings_differences_list_what_the_small_preset_changes():
-    from vist.train.settings import TRAIN_PRESETS, differences
+    from vist.presets import PRESETS, differences
 
     rows = {r["setting"]: r for r in differences("small")}
-    assert rows["batch"]["paper"] == "16" and rows["batch"]["small"] == str(TRAIN_PRESETS["small"].batch)
+    assert rows["batch"]["paper"] == "16" and rows["batch"]["small"] == str(PRESETS["small"].train.batch)
     assert "prior: backbone" in rows and "lr" not in rows  # the learning rate is the paper's
     assert all(r["paper"] != r["small"] for r in rows.values())

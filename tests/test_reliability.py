@@ -28,14 +28,14 @@ from vist.data import DryadLayoutError, load
 from vist.data.recording import Recording
 from vist.data.synthetic import simulate
 from vist.model import ViST, ViSTConfig
+from vist.presets import TrainSettings
 from vist.prior import PixelPrior
-from vist.train import RunSpec, TrainSettings, fit
+from vist.train import RunSpec, fit
 from vist.train.inputs import prepare_from
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = TrainSettings(batch=2, window=40, batches_per_epoch=2, epochs=2, warmup_epochs=1, swa_start=1,
-                     model={"vist": {"video_dim": 8, "video_layers": 2}})
+TINY = TrainSettings(batch=2, window=40, batches_per_epoch=2, epochs=2, warmup_epochs=1, swa_start=1)
 LOSS = "rmse+relu"  # the checkpoint tests need no soft-DTW (tested with the full loss in test_train)
 
 

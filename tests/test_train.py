@@ -8,15 +8,16 @@ import torch
 
 from vist.data.synthetic import simulate
 from vist.model import ViST, ViSTConfig
+from vist.presets import TrainSettings
 from vist.prior import PixelPrior
-from vist.train import RunSpec, TrainingDiverged, TrainSettings, fit
+from vist.train import RunSpec, TrainingDiverged, fit
 from vist.train.evaluate import evaluate, head_segments, predict
 from vist.train.evaluate import test_targets as held_out_targets  # not a test: no "test_" name here
 from vist.train.inputs import prepare_from
 from vist.train.schedule import one_cycle_lr
 
 TINY = TrainSettings(batch=2, window=40, batches_per_epoch=3, epochs=3, warmup_epochs=1,
-                     swa_start=1, model={"vist": {"video_dim": 8, "video_layers": 2}})
+                     swa_start=1)
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +132,24 @@ def test_schedule_warms_up_then_decays():
 
 
 def test_settings_for_applies_the_model_schedule_then_the_run_override():
-    from dataclasses import replace
+    from vist.presets import PRESETS
 
-    from vist.train.settings import TRAIN_PRESETS, settings_for
+    small, paper = PRESETS["small"], PRESETS["paper"]
+    assert small.settings_for("vist") == small.train
+    crnn = small.settings_for("crnn")
+    assert (crnn.epochs, crnn.warmup_epochs, crnn.swa_start) == (24, 4, 16)
+    assert small.settings_for("crnn", epochs=3).swa_start == 2
+    assert paper.settings_for("crnn") == paper.train
+    with pytest.raises(ValueError, match="model: expected one of"):
+        small.settings_for("lstm")
 
-    assert settings_for("small", "vist") == replace(TRAIN_PRESETS["small"], schedule={})
-    crnn = settings_for("small", "crnn")
-    assert (crnn.epochs, crnn.warmup_epochs, crnn.swa_start, crnn.schedule) == (24, 4, 16, {})
-    assert settings_for("small", "crnn", epochs=3).swa_start == 2
-    assert settings_for("paper", "crnn") == TRAIN_PRESETS["paper"]
+
+def test_a_spec_can_be_hashed_and_its_options_cannot_change():
+    spec = RunSpec(model="vist", model_options={"condition": "none"})
+    assert {spec: 1}[RunSpec(model="vist", model_options={"condition": "none"})] == 1
+    assert spec.model_options == {"condition": "none"} and hash(spec) != hash(spec.replace(model_options={}))
+    with pytest.raises(TypeError, match="cannot be changed"):
+        spec.model_options["condition"] = "rf"
 
 
 def test_a_stored_run_is_reused_only_if_its_settings_are_todays(tmp_path, monkeypatch):

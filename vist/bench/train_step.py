@@ -48,7 +48,6 @@ from vist.model.fast import FastViST
 from vist.presets import PRESETS
 from vist.prior import BACKBONES
 from vist.prior.vit import PATCH
-from vist.train.settings import settings_for
 
 PAPER_SHAPE = dict(batch=16, frames=128, feat_dim=1024, video_dim=256, cells=90, grid=16)
 SMALL_SHAPE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, cells=90, grid=16)
@@ -252,12 +251,11 @@ SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers
 def small_preset_now() -> dict[str, int]:
     """The small preset's Vi-ST step today, read from its settings: windows per step, frames per
     window, feature dimension and grid of its prior, extractor width and depth."""
-    s, prior = settings_for("small", "vist"), PRESETS["small"].prior
-    opts = s.model.get("vist", {})
+    small = PRESETS["small"]
+    s, prior, cfg = small.vist.train, small.prior, ViSTConfig(**small.vist.sizes.changes())
     return dict(batch=s.batch, frames=s.window, feat_dim=BACKBONES[prior.backbone][1],
-                video_dim=opts.get("video_dim", ViSTConfig.video_dim),
-                video_layers=opts.get("video_layers", ViSTConfig.video_layers), cells=90,
-                grid=prior.img_size // PATCH, dropout=opts.get("dropout", ViSTConfig.dropout))
+                video_dim=cfg.video_dim, video_layers=cfg.video_layers, cells=90,
+                grid=prior.img_size // PATCH, dropout=cfg.dropout)
 
 
 def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -> BenchTable:

@@ -20,7 +20,8 @@ from vist.experiments.common import RunLike, beyond_spread, check_choices, label
 from vist.experiments.paper import PAPER_SOURCE  # noqa: F401  (the chapter cites losses.PAPER_SOURCE)
 from vist.losses import ABLATIONS as LOSSES
 from vist.metrics.sdkl import peak_durations
-from vist.train import TRAIN_PRESETS, RunSpec
+from vist.presets import get_preset
+from vist.train import RunSpec
 
 ARMS: tuple[str, ...] = ("rmse", "rmse+relu", "rmse+relu+sdtw_short", "rmse+relu+sdtw_long", "full")
 """The arms in order of what they add."""
@@ -33,7 +34,7 @@ itself shows no values we can read."""
 def windows(arm: str, preset: str) -> tuple[int, ...]:
     """Soft-DTW window lengths (frames) of ``arm`` at the preset's training window length."""
     divisors = LOSSES[arm].get("window_divisors", (20, 10))
-    t = TRAIN_PRESETS[preset].window
+    t = get_preset(preset).train.window
     return tuple(t // k for k in divisors)
 
 

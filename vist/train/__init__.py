@@ -14,8 +14,6 @@ vist.prior, vist.progress (never vist.bench: provenance comes from vist.env).
 
 from vist.train.loop import TrainingDiverged, fit
 from vist.train.runs import Run, results_dir, train_run
-from vist.train.settings import TRAIN_PRESETS, TrainSettings
 from vist.train.spec import MODELS, PRIORS, RunSpec
 
-__all__ = ["MODELS", "PRIORS", "TRAIN_PRESETS", "Run", "RunSpec", "TrainSettings", "TrainingDiverged",
-           "fit", "results_dir", "train_run"]
+__all__ = ["MODELS", "PRIORS", "Run", "RunSpec", "TrainingDiverged", "fit", "results_dir", "train_run"]

@@ -24,8 +24,8 @@ import torch
 from vist.cache import digest
 from vist.data import Recording, describe, load, rf_to_grid, split
 from vist.model import CRNN, CRNNConfig
+from vist.presets import get_preset
 from vist.prior import make_prior as make_prior_of_kind
-from vist.train.settings import TRAIN_PRESETS
 from vist.train.spec import RunSpec
 
 SHARED_INPUTS = 6
@@ -137,7 +137,7 @@ def prepare(spec: RunSpec, device: str | torch.device = "cpu") -> Prepared:
     t0 = time.perf_counter()
     train_rec = _recording(spec, spec.train_movie)
     test_rec = None if not spec.cross_movie else _recording(spec, spec.test_movie)
-    crnn_size = TRAIN_PRESETS[spec.preset].model.get("crnn", {}).get("img_size")
+    crnn_size = get_preset(spec.preset).crnn.sizes.img_size
     data = prepare_from(train_rec, test_rec, make_prior(spec, device), spec.split, crnn_size)
     data.feature_seconds = time.perf_counter() - t0
     return data

@@ -32,10 +32,10 @@ from torch import nn
 from vist.cache import atomic_path, json_safe
 from vist.data import WindowSampler
 from vist.losses import ViSTLoss
+from vist.presets import TrainSettings
 from vist.progress import progress as progress_bar
 from vist.train.inputs import Prepared
 from vist.train.schedule import one_cycle_lr
-from vist.train.settings import TrainSettings
 
 
 class TrainingDiverged(RuntimeError):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from vist.model import CRNN, MSTCN, CRNNConfig, MSTCNConfig, ViST, ViSTConfig
-from vist.train.settings import TrainSettings
+from vist.presets import get_preset
 from vist.train.spec import RunSpec
 
 
@@ -21,23 +21,31 @@ def _config(cls: type, options: dict[str, Any], model: str) -> Any:
     return cls(**options)
 
 
-def build_model(spec: RunSpec, settings: TrainSettings, inputs: torch.Tensor, cells: int) -> nn.Module:
-    """The model of ``spec`` for per-frame ``inputs`` (``[T, P, D]`` features or ``[T, S, S]`` frames).
+def model_config(spec: RunSpec, inputs: tuple[int, ...],
+                 cells: int) -> ViSTConfig | MSTCNConfig | CRNNConfig:
+    """The configuration of the model of ``spec`` for per-frame inputs of shape ``inputs``
+    (``[T, P, D]`` features or ``[T, S, S]`` frames) and ``cells`` cells.
 
-    Preset changes (``settings.model[spec.model]``) apply first, then ``spec.model_options``.
+    The sizes of ``spec.model`` in ``spec.preset`` (:class:`vist.presets.ModelSettings`) apply
+    first, then ``spec.model_options``.
     """
-    options = {**settings.model.get(spec.model, {}), **spec.model_options}
+    options = {**get_preset(spec.preset).model(spec.model).sizes.changes(), **spec.model_options}
     if spec.model == "vist":
-        grid = int(round(inputs.shape[1] ** 0.5))
-        if grid * grid != inputs.shape[1]:
-            raise ValueError(f"Vi-ST needs a square patch grid, found {inputs.shape[1]} patches")
-        return ViST(_config(ViSTConfig, {"feat_dim": int(inputs.shape[2]), "cells": cells,
-                                         "grid": grid, **options}, "vist"))
+        grid = int(round(inputs[1] ** 0.5))
+        if grid * grid != inputs[1]:
+            raise ValueError(f"Vi-ST needs a square patch grid, found {inputs[1]} patches")
+        return _config(ViSTConfig, {"feat_dim": int(inputs[2]), "cells": cells, "grid": grid, **options},
+                       "vist")
     if spec.model == "mstcn":
-        return MSTCN(_config(MSTCNConfig, {"feat_dim": int(inputs.shape[2]),
-                                           "patches": int(inputs.shape[1]), "cells": cells, **options},
-                             "mstcn"))
-    return CRNN(_config(CRNNConfig, {"cells": cells, "img_size": int(inputs.shape[-1]), **options}, "crnn"))
+        return _config(MSTCNConfig, {"feat_dim": int(inputs[2]), "patches": int(inputs[1]), "cells": cells,
+                                     **options}, "mstcn")
+    return _config(CRNNConfig, {"cells": cells, "img_size": int(inputs[-1]), **options}, "crnn")
+
+
+def build_model(spec: RunSpec, inputs: torch.Tensor, cells: int) -> nn.Module:
+    """The model of ``spec`` for per-frame ``inputs`` (configured by :func:`model_config`)."""
+    classes = {"vist": ViST, "mstcn": MSTCN, "crnn": CRNN}
+    return classes[spec.model](model_config(spec, tuple(inputs.shape), cells))
 
 
 def build_model_from_record(record: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:

@@ -43,11 +43,11 @@ from vist.cache import CacheError, atomic_path, cache_dir, read_json_object, wri
 from vist.env import provenance, resolve_device
 from vist.metrics.scores import LEGACY_KEYS, Scores
 from vist.model.fast import convert
+from vist.presets import MODELS, Preset, TrainSettings, get_preset
 from vist.train.evaluate import evaluate, predict, quick_scores, test_targets
 from vist.train.inputs import prepare
 from vist.train.loop import fit, on_device
 from vist.train.models import build_model, build_model_from_record
-from vist.train.settings import settings_for
 from vist.train.spec import RunSpec
 
 RESULTS_ENV = "VIST_RESULTS_DIR"
@@ -169,6 +169,15 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
     write_json_atomic(path, record, indent=1, default=float)
 
 
+def settings_record(preset: Preset, settings: TrainSettings) -> dict[str, Any]:
+    """The ``settings`` entry of ``run.json``: the training settings a run used, the preset's
+    model-size changes by family under ``"model"`` (every family it changes) and an empty
+    ``"schedule"`` (already resolved into the settings). Stored runs hold this form: a stored run
+    is reused only while its preset would still train it so (:func:`_stored`)."""
+    model = {m: preset.model(m).sizes.changes() for m in MODELS if preset.model(m).sizes.changes()}
+    return {**settings.to_dict(), "model": model, "schedule": {}}
+
+
 def _stored(folder: Path, spec: RunSpec, settings_dict: dict[str, Any]) -> tuple[Run | None, bool]:
     """``(run, stale)``: the finished run stored in ``folder`` for ``spec`` if it can be reused.
 
@@ -212,10 +221,12 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     """
     dev = resolve_device(device)
     folder = (root or results_dir()) / spec.run_id()
-    settings = settings_for(spec.preset, spec.model, spec.epochs)
+    preset = get_preset(spec.preset)
+    settings = preset.settings_for(spec.model, spec.epochs)
+    stored_settings = settings_record(preset, settings)
     stale = False
     if not rerun:
-        run, stale = _stored(folder, spec, settings.to_dict())
+        run, stale = _stored(folder, spec, stored_settings)
         if run is not None:
             return run
     if rerun or stale:  # stale: stored by code whose preset trained differently: retrain from scratch
@@ -223,7 +234,7 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     folder.mkdir(parents=True, exist_ok=True)
     data = on_device(prepare(spec, dev), dev, settings.bf16)
     torch.manual_seed(spec.seed)
-    model = build_model(spec, settings, data.train_x, data.cells)
+    model = build_model(spec, data.train_x, data.cells)
     model_class = type(model).__name__
     if fast:
         model = convert(model)
@@ -236,12 +247,12 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
     t0 = time.perf_counter()
     trained = fit(model, data, settings, spec.loss, seed=spec.seed, device=dev,
                   checkpoint=folder / "checkpoint.pt", evaluate=per_epoch, progress=progress,
-                  run_key={"spec": spec.to_dict()})
+                  run_key={"spec": spec.to_dict(), "model": stored_settings["model"]})
     pred = predict(trained.model, data, dev, settings.bf16)
     metrics = evaluate(pred, data)
     record = {
         "format": RUN_FORMAT, "complete": True, "spec": spec.to_dict(), "run_id": spec.run_id(),
-        "settings": settings.to_dict(), "model_class": model_class,
+        "settings": stored_settings, "model_class": model_class,
         "implementation": type(model).__name__,
         "model_config": model.config.to_dict() if hasattr(model.config, "to_dict") else vars(model.config),
         "parameters": int(sum(p.numel() for p in model.parameters())),

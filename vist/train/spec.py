@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from vist.cache import key_digest
 from vist.data import MOVIES
 from vist.losses import ABLATIONS as LOSSES
-from vist.presets import PRESETS
+from vist.presets import MODELS, PRESETS
 from vist.prior import BACKBONES
 
-MODELS = ("vist", "crnn", "mstcn")
 PRIORS = ("dinov2", "pixels", "i3d", "frames")
 DEFAULT_PRIOR = {"vist": "dinov2", "crnn": "frames", "mstcn": "dinov2"}
+
+
+class ModelOptions(dict):
+    """Changes to a model's configuration by option name (e.g. ``{"multiscale": "single"}``): a
+    dict that cannot be changed and can be hashed, so that a :class:`RunSpec` holding one can be.
+    It is a dict for everything that reads it — ``dataclasses.asdict`` and JSON write it as one."""
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self, sort_keys=True, default=str))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("ModelOptions cannot be changed: make a new spec with "
+                        "RunSpec.replace(model_options=...)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return type(self), (dict(self),)  # copy and pickle rebuild it whole, not item by item
 
 
 @dataclass(frozen=True)
@@ -25,7 +42,8 @@ class RunSpec:
         model: ``"vist"``, ``"crnn"`` or ``"mstcn"``.
         prior: what the model sees: ``"dinov2"`` (ViT features), ``"pixels"`` (patch luminance),
             ``"i3d"`` (untrained I3D features) or ``"frames"`` (CRNN's downsampled frames).
-        model_options: changes to the model's configuration (e.g. ablation switches).
+        model_options: changes to the model's configuration (e.g. ablation switches), applied
+            after the preset's sizes; held as :class:`ModelOptions` (read-only, hashable).
         loss: a key of :data:`vist.losses.ABLATIONS` (``"full"`` is the paper's loss).
         data: ``"synthetic"``, a Dryad folder or a saved recording.
         train_movie, test_movie: equal → contiguous halves of one movie (first half to train);
@@ -41,7 +59,7 @@ class RunSpec:
 
     model: str = "vist"
     prior: str | None = None
-    model_options: dict[str, Any] = field(default_factory=dict)
+    model_options: ModelOptions = field(default_factory=ModelOptions)
     loss: str = "full"
     data: str = "synthetic"
     train_movie: str = "mov1"
@@ -83,7 +101,7 @@ class RunSpec:
             raise ValueError(f"seed: expected a non-negative integer, found {self.seed!r}")
         if self.cells is not None:
             object.__setattr__(self, "cells", tuple(int(c) for c in self.cells))
-        object.__setattr__(self, "model_options", dict(self.model_options))
+        object.__setattr__(self, "model_options", ModelOptions(self.model_options))
 
     @property
     def cross_movie(self) -> bool:
