@@ -20,7 +20,11 @@
 # about 0.3.
 #
 # * **CRNN** (Zheng et al. 2021): two convolutions over the last downsampled frames, a
-#   recurrent layer and a dense readout with a parametric softplus.
+#   recurrent layer and a dense readout with a parametric softplus. Ours runs its LSTM forward
+#   in time; the authors' published code runs it across the second convolution's feature maps,
+#   with batch normalisation and noise after each convolution. On the virtual retina, at the
+#   small preset's sizes, both layouts score alike within the movie (a single-seed check stored
+#   with the project's benchmarks).
 # * **I3D+MS-TCN**: features of an I3D-architecture video network feed a causal multi-stage
 #   temporal convolutional network (Farha & Gall 2019) adapted to regress rates. Kinetics
 #   weights cannot be had here, so the I3D network is **untrained** (labelled so).
