@@ -41,6 +41,24 @@ __all__ = ["dw_backward", "dw_forward", "dw_weight_grad", "fwd_config", "wgrad_c
 
 
 # ---------------------------------------------------------------------------------------------
+# output positions (every kernel)
+# ---------------------------------------------------------------------------------------------
+
+@triton.jit
+def _positions(pid_p, NP, W_out, H_out, BLOCK_P: tl.constexpr):
+    # the BLOCK_P flattened output positions p = (b·H_out + ho)·W_out + wo of position block
+    # pid_p, split: (p, p < NP, wo, ho, b). Where positions include time (the general weight
+    # gradient), the last index is b·T_out + t
+    p = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
+    pm = p < NP
+    wo = p % W_out
+    r = p // W_out
+    ho = r % H_out
+    b = r // H_out
+    return p, pm, wo, ho, b
+
+
+# ---------------------------------------------------------------------------------------------
 # weight gradient of any spatial size
 # ---------------------------------------------------------------------------------------------
 
@@ -58,12 +76,7 @@ def _dw_wgrad_kernel(g_ptr, x_ptr, part_ptr, P, C, T_in, H_in, W_in, T_out, H_ou
     first = chunk * BLOCKS_PER_CHUNK
     last = tl.minimum(first + BLOCKS_PER_CHUNK, N_BLOCKS)
     for blk in range(first, last):
-        p = blk * BLOCK_P + tl.arange(0, BLOCK_P)
-        pm = p < P
-        wo = p % W_out
-        r = p // W_out
-        ho = r % H_out
-        r = r // H_out
+        p, pm, wo, ho, r = _positions(blk, P, W_out, H_out, BLOCK_P)
         to = r % T_out
         b = r // T_out
         gv = tl.load(g_ptr + p.to(tl.int64)[:, None] * C + c[None, :], mask=pm[:, None] & cm[None, :],
@@ -103,13 +116,8 @@ def _dw_fwd_run_kernel(x_ptr, w_ptr, b_ptr, y_ptr, NP, C, SX, SY, CW,
     pid_p = tl.program_id(0)
     run = tl.program_id(1)
     pid_c = tl.program_id(2)
-    p = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
     c = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
-    pm = p < NP
-    wo = p % W_out
-    r = p // W_out
-    ho = r % H_out
-    b = r // H_out
+    _, pm, wo, ho, b = _positions(pid_p, NP, W_out, H_out, BLOCK_P)
     t0 = run % DIL + (run // DIL) * (R * DIL)
     m_lo = tl.maximum(OFF_T - t0 + DIL - 1, 0) // DIL        # first m with input frame >= 0
     m_hi = tl.minimum(tl.maximum(T_in - 1 - t0 + OFF_T + DIL, 0) // DIL, R + KT - 1)
@@ -180,13 +188,8 @@ def _dw_wgrad3x3_kernel(g_ptr, x_ptr, part_ptr, NP, SG, SX, CP,
     pid_c = tl.program_id(2)
     kt = pid0 // N_TCHUNK
     tc = pid0 % N_TCHUNK
-    p = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
     c = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
-    pm = p < NP
-    wo = p % W_out
-    r = p // W_out
-    ho = r % H_out
-    b = r // H_out
+    _, pm, wo, ho, b = _positions(pid_p, NP, W_out, H_out, BLOCK_P)
     shift = kt * DIL - OFF_T  # input frame = output frame + shift
     lo = tl.maximum(tl.maximum(-shift, 0), tc * FPC)
     hi = tl.minimum(tl.minimum(T_out, T_in - shift), (tc + 1) * FPC)

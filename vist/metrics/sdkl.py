@@ -134,6 +134,30 @@ def _find_peaks(x, peaks):
 
 
 @_jit
+def _bases(x, peaks, first, stop, step, offset, v_min, v_pos, s_top, s_min, s_pos, s_val,
+           out_min, out_base, out_val):
+    """One side's bases of the peaks, in one stack pass over ``k = first, first + step, …``
+    (before ``stop``): for each peak ``k``, the lowest valley minimum met walking outwards from
+    it up to the first higher peak (``out_min[k]``), where it lies (``out_base[k]``, from
+    ``v_pos``) and its valley (``out_val[k]``). The valley beside peak ``k`` on this side is
+    ``k + offset`` (left: ``offset = 0``, right: ``1``); the stack (``s_*``) holds peaks of
+    decreasing height, each with the lowest minimum since the previous one. Ties keep the
+    nearest valley.
+    """
+    top = -1
+    for k in range(first, stop, step):
+        xq = x[peaks[k]]
+        low, pos, val = v_min[k + offset], v_pos[k + offset], k + offset
+        while top >= 0 and s_top[top] <= xq:
+            if s_min[top] < low:
+                low, pos, val = s_min[top], s_pos[top], s_val[top]
+            top -= 1
+        top += 1
+        s_top[top], s_min[top], s_pos[top], s_val[top] = xq, low, pos, val
+        out_min[k], out_base[k], out_val[k] = low, pos, val
+
+
+@_jit
 def _peak_widths(x, widths, iw, fw):
     """``peak_widths(x, find_peaks(x, height=0)[0], rel_height=1)[0]`` of one clipped trace
     (``x ≥ 0``) into ``widths``, in time order; returns the number of peaks.
@@ -170,30 +194,10 @@ def _peak_widths(x, widths, iw, fw):
             i -= 1
         v_left[j] = i
         start = stop + 1
-    # left bases (the last position of the lowest minimum), peaks left to right
-    top = -1
-    for k in range(m):
-        xq = x[peaks[k]]
-        low, pos, val = v_min[k], v_right[k], k
-        while top >= 0 and s_top[top] <= xq:
-            if s_min[top] < low:
-                low, pos, val = s_min[top], s_pos[top], s_val[top]
-            top -= 1
-        top += 1
-        s_top[top], s_min[top], s_pos[top], s_val[top] = xq, low, pos, val
-        l_min[k], l_base[k], l_val[k] = low, pos, val
-    # right bases (the first position of the lowest minimum), peaks right to left
-    top = -1
-    for k in range(m - 1, -1, -1):
-        xq = x[peaks[k]]
-        low, pos, val = v_min[k + 1], v_left[k + 1], k + 1
-        while top >= 0 and s_top[top] <= xq:
-            if s_min[top] < low:
-                low, pos, val = s_min[top], s_pos[top], s_val[top]
-            top -= 1
-        top += 1
-        s_top[top], s_min[top], s_pos[top], s_val[top] = xq, low, pos, val
-        r_min[k], r_base[k], r_val[k] = low, pos, val
+    # left bases (the last position of the lowest minimum), peaks left to right; right bases
+    # (the first position of the lowest minimum), peaks right to left
+    _bases(x, peaks, 0, m, 1, 0, v_min, v_right, s_top, s_min, s_pos, s_val, l_min, l_base, l_val)
+    _bases(x, peaks, m - 1, -1, -1, 1, v_min, v_left, s_top, s_min, s_pos, s_val, r_min, r_base, r_val)
     for k in range(m):
         xq = x[peaks[k]]
         prominence = xq - max(l_min[k], r_min[k])
