@@ -33,9 +33,9 @@
 # of it. Vi-ST trains without dropout: in a run this short, dropout slowed learning more than it
 # regularised, and a step without it is cheaper, so that 10 epochs cost about what 8 epochs with
 # dropout did. Each baseline gets the number of steps it needs to stop improving: more steps at a
-# higher learning rate for the CRNN, which otherwise stays near its initial plateau, and 16
-# epochs for the MS-TCN, whose steps are cheap. Whether each model did stop improving is shown
-# by its learning curve below.
+# higher learning rate for the CRNN, which otherwise stays near its initial plateau, and more
+# epochs for the MS-TCN, whose steps are cheap (the table of the presets lists each schedule).
+# Whether each model did stop improving is shown by its learning curve below.
 #
 # **Choices written down here** (the paper is silent): SWA averages the weights at
 # the end of each epoch from `swa_start` on, with the one-cycle schedule running to its end (no

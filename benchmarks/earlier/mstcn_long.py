@@ -1,0 +1,26 @@
+import sys, time
+from dataclasses import replace
+import torch
+from vist.train.spec import RunSpec
+from vist.presets import get_preset
+from vist.train.inputs import prepare
+from vist.train.models import build_model
+from vist.train.loop import fit
+from vist.train.evaluate import predict, test_targets, quick_scores
+from vist.metrics import cc
+torch.set_num_threads(1)
+prior, tm, seed, epochs, swa = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+spec = RunSpec(model="mstcn", prior=prior, train_movie="mov1", test_movie=tm, seed=seed)
+settings = replace(get_preset("small").mstcn.train, epochs=epochs, swa_start=swa)
+data = prepare(spec)
+torch.manual_seed(seed)
+model = build_model(spec, data.train_x, data.cells)
+lt, _ = test_targets(data, settings.eval_frames); target, _ = test_targets(data)
+dev = torch.device("cpu")
+t0 = time.perf_counter()
+tr = fit(model, data, settings, "full", seed=seed, device=dev, progress=False,
+         evaluate=lambda m: quick_scores(predict(m, data, dev, False, frames=settings.eval_frames), lt))
+h = [e["cc"] for e in tr.history]
+print(prior, tm, seed, epochs, swa, "final", round(float(cc(predict(tr.model, data, dev, False), target).mean), 3),
+      "log", " ".join(f"{v:.3f}" for v in h[-8:]), "range3", round(max(h[-3:]) - min(h[-3:]), 3),
+      f"{time.perf_counter()-t0:.0f}s", flush=True)
