@@ -1,15 +1,19 @@
 """Experiment: CRNN as in Zheng et al.'s code (BN + noise; LSTM across conv2's feature maps)."""
-import sys, time
+import sys
+import time
 from dataclasses import replace
-import numpy as np, torch, torch.nn.functional as F
+
+import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
-from vist.train.spec import RunSpec
 from vist.train.settings import settings_for
+
+from vist.metrics import cc
+from vist.train.evaluate import predict, quick_scores, test_targets
 from vist.train.inputs import prepare
 from vist.train.loop import fit
-from vist.train.evaluate import predict, test_targets, quick_scores
-from vist.metrics import cc
+from vist.train.spec import RunSpec
 
 torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 1)
 
@@ -17,14 +21,17 @@ class ZCRNN(nn.Module):
     def __init__(self, cells, S, history, c1, k1, c2, k2, hidden, noise=0.1):
         super().__init__()
         self.history, self.noise = history, noise
-        self.conv1 = nn.Conv2d(history, c1, k1); self.bn1 = nn.BatchNorm2d(c1, eps=1e-3, momentum=0.01)
-        self.conv2 = nn.Conv2d(c1, c2, k2); self.bn2 = nn.BatchNorm2d(c2, eps=1e-3, momentum=0.01)
+        self.conv1 = nn.Conv2d(history, c1, k1)
+        self.bn1 = nn.BatchNorm2d(c1, eps=1e-3, momentum=0.01)
+        self.conv2 = nn.Conv2d(c1, c2, k2)
+        self.bn2 = nn.BatchNorm2d(c2, eps=1e-3, momentum=0.01)
         out = S - k1 - k2 + 2
         self.rnn = nn.LSTM(out * out, hidden, batch_first=True)   # sequence = conv2's c2 maps
         self.bn3 = nn.BatchNorm1d(hidden, eps=1e-3, momentum=0.01)
         self.dense = nn.Linear(c2 * hidden, cells)
         self.bn4 = nn.BatchNorm1d(cells, eps=1e-3, momentum=0.01)
-        self.alpha = nn.Parameter(torch.full((cells,), 0.2)); self.beta = nn.Parameter(torch.full((cells,), 5.0))
+        self.alpha = nn.Parameter(torch.full((cells,), 0.2))
+        self.beta = nn.Parameter(torch.full((cells,), 5.0))
 
     def _noise(self, h):
         return h + self.noise * torch.randn_like(h) if self.training and self.noise else h

@@ -1,13 +1,19 @@
-import sys, time
+"""One MS-TCN run of the small preset with another schedule: prior, test movie, seed, epochs, SWA start
+(benchmarks/small_preset_schedule.md)."""
+import sys
+import time
 from dataclasses import replace
+
 import torch
-from vist.train.spec import RunSpec
-from vist.presets import get_preset
-from vist.train.inputs import prepare
-from vist.train.models import build_model
-from vist.train.loop import fit
-from vist.train.evaluate import predict, test_targets, quick_scores
+
 from vist.metrics import cc
+from vist.presets import get_preset
+from vist.train.evaluate import predict, quick_scores, test_targets
+from vist.train.inputs import prepare
+from vist.train.loop import fit
+from vist.train.models import build_model
+from vist.train.spec import RunSpec
+
 torch.set_num_threads(1)
 prior, tm, seed, epochs, swa = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 spec = RunSpec(model="mstcn", prior=prior, train_movie="mov1", test_movie=tm, seed=seed)
@@ -15,7 +21,8 @@ settings = replace(get_preset("small").mstcn.train, epochs=epochs, swa_start=swa
 data = prepare(spec)
 torch.manual_seed(seed)
 model = build_model(spec, data.train_x, data.cells)
-lt, _ = test_targets(data, settings.eval_frames); target, _ = test_targets(data)
+lt, _ = test_targets(data, settings.eval_frames)
+target, _ = test_targets(data)
 dev = torch.device("cpu")
 t0 = time.perf_counter()
 tr = fit(model, data, settings, "full", seed=seed, device=dev, progress=False,
