@@ -28,9 +28,8 @@
 # architecture alone give?", not "what does DINOv2 give?".
 #
 # **Preset.** `preset="paper"` uses ViT-L/14 and its last block (L−1); `preset="small"` (the
-# default on a CPU) uses ViT-S/14 (D = 384) at 140 px — a 10×10 grid of 14-px patches, the
-# smallest the model's four CMST levels allow (each shrinks the grid by 2) — and its block L−4
-# (9 of 12 blocks). The smaller grid makes the extraction for both movies and every model of
+# default on a CPU) uses ViT-S/14 (D = 384) at 140 px — a 10×10 grid of 14-px patches — and
+# its block L−4 (9 of 12 blocks). The smaller grid makes the extraction for both movies and every model of
 # chapters 6–12 about 2.5 times cheaper than at 224 px, which is what lets them train to a
 # plateau on 2 CPU cores. `layer` overrides the preset's block.
 

@@ -113,11 +113,14 @@ class ViSTSizes(_Sizes):
         video_dim: channels of the video feature extractor (paper: 256).
         video_layers: residual layers of the extractor (paper: 6, dilations 1…32 frames).
         dropout: dropout probability of extractor and CMST branches (paper: 0.25).
+        cmst_kernels: temporal kernels (frames) of each CMST level; each level shrinks the patch
+            grid by 2 (paper: four levels, ``(1, 25), (1, 13, 21), (1, 7, 9), (1, 3, 5)``).
     """
 
     video_dim: int | None = None
     video_layers: int | None = None
     dropout: float | None = None
+    cmst_kernels: tuple[tuple[int, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,8 +211,8 @@ class Preset:
 
 
 _PAPER_TRAIN = TrainSettings()
-_SMALL_TRAIN = TrainSettings(batch=2, window=48, batches_per_epoch=20, epochs=10, warmup_epochs=1,
-                             swa_start=7, eval_frames=400)
+_SMALL_TRAIN = TrainSettings(batch=2, window=48, batches_per_epoch=20, epochs=14, warmup_epochs=1,
+                             swa_start=10, eval_frames=400)
 
 PRESETS: dict[str, Preset] = {
     # the paper: DINOv2 ViT-L/14 at 224 px, last block; every model at its published size (ref)
@@ -217,16 +220,22 @@ PRESETS: dict[str, Preset] = {
                     vist=ModelSettings(_PAPER_TRAIN, ViSTSizes()),
                     crnn=ModelSettings(_PAPER_TRAIN, CRNNSizes()),
                     mstcn=ModelSettings(_PAPER_TRAIN, MSTCNSizes())),
-    # 2 CPU cores: ViT-S/14 at 140 px, a 10×10 patch grid (the CMST levels shrink it to 2×2),
-    # read at block L−4 (9 of 12 blocks): about 2.5× fewer patches for the prior and for every
-    # layer of the models than at 224 px (16×16), so that each model can train to its plateau
+    # 2 CPU cores: ViT-S/14 at 140 px, a 10×10 patch grid read at block L−4 (9 of 12 blocks):
+    # about 2.5× fewer patches for the prior and for every layer of the models than at 224 px
+    # (16×16), so that each model can train to its plateau
     "small": Preset(
         "small", PriorSettings("vit_small_patch14_dinov2", 140, -4, 112), _SMALL_TRAIN,
         # a 32-wide extractor of four layers: its causal reach (1 + 2·(1+2+4+8) = 31 frames) fits
         # the 48-frame training windows; the paper's six layers reach 127 frames, and their deepest
         # taps would meet real frames only at test time, never in training. No dropout: in a run
-        # of 200 steps it slows learning more than it regularises (measured in benchmarks/README.md)
-        vist=ModelSettings(_SMALL_TRAIN, ViSTSizes(video_dim=32, video_layers=4, dropout=0.0)),
+        # this short it slows learning more than it regularises (measured in benchmarks/README.md).
+        # Two CMST levels, the paper's last two (its shortest kernels): each level shrinks the grid
+        # by 2, and the paper's four would leave 2×2 positions of the 10×10 grid for the readout —
+        # every output would then see nearly the whole frame, and the model could not learn where
+        # each cell looks (a 6×6 readout grid, like the paper's 8×8 of 16×16, can:
+        # benchmarks/small_preset_schedule.md); with them the model reaches 43 frames back
+        vist=ModelSettings(_SMALL_TRAIN, ViSTSizes(video_dim=32, video_layers=4, dropout=0.0,
+                                                  cmst_kernels=((1, 7, 9), (1, 3, 5)))),
         # the CRNN: 240 steps at a higher peak learning rate (at 8e-4 it had barely left its
         # initialisation after 240 steps) — in its favour
         crnn=ModelSettings(replace(_SMALL_TRAIN, epochs=24, batches_per_epoch=10, warmup_epochs=4,

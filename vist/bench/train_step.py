@@ -43,7 +43,7 @@ from vist.bench.common import BenchTable, median_times
 from vist.env import device_name
 from vist.kernels import KernelSettings
 from vist.losses import ViSTLoss
-from vist.model import ViST, ViSTConfig
+from vist.model import PAPER_CMST_KERNELS, ViST, ViSTConfig
 from vist.model.fast import FastViST
 from vist.presets import PRESETS
 from vist.prior import BACKBONES
@@ -243,19 +243,21 @@ def build(variant: StepVariant | str, reference: torch.nn.Module) -> torch.nn.Mo
 
 
 SMALL_BEFORE = dict(batch=2, frames=48, feat_dim=384, video_dim=32, video_layers=6, cells=90, grid=16,
-                    dropout=0.25)
+                    dropout=0.25, cmst_kernels=PAPER_CMST_KERNELS)
 """The small preset's Vi-ST step before its redesign: 2 windows of 48 frames, ViT-S features on the
-16×16 grid, a 32-wide extractor of six layers, the paper's dropout (as at commit a4bdecc)."""
+16×16 grid, a 32-wide extractor of six layers, the paper's dropout and four CMST levels (as at
+commit a4bdecc)."""
 
 
-def small_preset_now() -> dict[str, int]:
+def small_preset_now() -> dict[str, Any]:
     """The small preset's Vi-ST step today, read from its settings: windows per step, frames per
-    window, feature dimension and grid of its prior, extractor width and depth."""
+    window, feature dimension and grid of its prior, extractor width and depth, dropout, CMST
+    kernels."""
     small = PRESETS["small"]
     s, prior, cfg = small.vist.train, small.prior, ViSTConfig(**small.vist.sizes.changes())
     return dict(batch=s.batch, frames=s.window, feat_dim=BACKBONES[prior.backbone][1],
                 video_dim=cfg.video_dim, video_layers=cfg.video_layers, cells=90,
-                grid=prior.img_size // PATCH, dropout=cfg.dropout)
+                grid=prior.img_size // PATCH, dropout=cfg.dropout, cmst_kernels=cfg.cmst_kernels)
 
 
 def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -> BenchTable:
@@ -270,7 +272,7 @@ def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -
         torch.manual_seed(0)
         cfg = ViSTConfig(feat_dim=shape["feat_dim"], cells=shape["cells"], grid=shape["grid"],
                          video_dim=shape["video_dim"], video_layers=shape["video_layers"],
-                         dropout=shape["dropout"])
+                         dropout=shape["dropout"], cmst_kernels=shape["cmst_kernels"])
         model = FastViST.from_reference(ViST(cfg).train())
         inputs = StepInputs.make(shape["batch"], shape["frames"], shape["feat_dim"], shape["cells"],
                                  shape["grid"], dev)
@@ -280,7 +282,8 @@ def compare_small(steps: int = 4, warmup: int = 1, threads: int | None = None) -
     for (name, shape), s in zip(shapes.items(), secs, strict=True):
         table.rows.append({
             "impl": f"small preset {name}",
-            "shape": "B{batch} T{frames} G{grid} D{feat_dim} C{video_dim} L{video_layers} p{dropout}".format(**shape),
+            "shape": "B{batch} T{frames} G{grid} D{feat_dim} C{video_dim} L{video_layers} p{dropout}".format(**shape)
+                     + f" M{len(shape['cmst_kernels'])}",
             "ms_per_step": 1e3 * s, "frames_per_s": shape["batch"] * shape["frames"] / s,
             "speedup": None})
     table.rows[1]["speedup"] = table.rows[1]["frames_per_s"] / table.rows[0]["frames_per_s"]

@@ -27,6 +27,7 @@ left as it is), so it shows the same numbers and a cached run is reused, not ret
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -175,7 +176,8 @@ def settings_record(preset: Preset, settings: TrainSettings) -> dict[str, Any]:
     ``"schedule"`` (already resolved into the settings). Stored runs hold this form: a stored run
     is reused only while its preset would still train it so (:func:`_stored`)."""
     model = {m: preset.model(m).sizes.changes() for m in MODELS if preset.model(m).sizes.changes()}
-    return {**settings.to_dict(), "model": model, "schedule": {}}
+    # in the form run.json reads back (tuples such as CMST kernels as lists), so that it compares equal
+    return json.loads(json.dumps({**settings.to_dict(), "model": model, "schedule": {}}))
 
 
 def _stored(folder: Path, spec: RunSpec, settings_dict: dict[str, Any]) -> tuple[Run | None, bool]:
