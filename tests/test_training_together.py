@@ -100,3 +100,27 @@ def test_a_block_builds_each_prior_once_and_train_all_opens_one():
     assert seen[0] is not None and seen[0] is seen[1]
     assert inputs_module._SHARED.get() is None
 
+
+
+def test_a_block_reads_each_recording_once_per_seed(tmp_path, monkeypatch):
+    path = tmp_path / "rec.npz"
+    simulate("mov1", seed=0, trials=2, n_frames=60).cells(range(5)).save(path)
+    reads = []
+    real_load = inputs_module.load
+
+    def counting_load(data, movie, **kw):
+        reads.append((movie, kw["seed"]))
+        return real_load(data, movie, **kw)
+
+    monkeypatch.setattr(inputs_module, "load", counting_load)
+    base = RunSpec(model="crnn", data=str(path), preset="small")
+    specs = [base, base.replace(cells=(0, 2)), base.replace(model="vist", prior="pixels"), base.replace(seed=1)]
+    with shared_inputs():
+        together = [inputs_module.prepare(s) for s in specs]
+    assert sorted(reads) == [("mov1", 0), ("mov1", 1)]  # per seed, not per run
+    assert together[1].cells == 2 and together[0].cells == 5  # each run still gets its own cells
+    torch.testing.assert_close(together[1].train_y, together[0].train_y[:, [0, 2]], rtol=0, atol=0)
+    reads.clear()
+    inputs_module.prepare(base)
+    inputs_module.prepare(base)
+    assert len(reads) == 2  # nothing is kept outside a block

@@ -1,10 +1,11 @@
 """Everything a run trains and is tested on: inputs, RF maps, targets, splits, labels.
 
 Runs trained together (an experiment's list, :func:`shared_inputs`) share what does not depend on
-the run: the prior network and each movie's model inputs (prior features or CRNN frames) are
-built once and reused by every later run of the block, instead of being rebuilt from the disk
-caches run after run (several seconds each on 2 CPU cores). Recordings, RF maps and targets still
-come per run: they depend on the seed.
+the run: the prior network, each movie's model inputs (prior features or CRNN frames) and each
+recording (one per data, movie, seed and trial count) are built or read once and reused by every
+later run of the block, instead of being read again from the disk caches run after run (seconds
+each on 2 CPU cores: a recording holds its movie's frames). RF maps and targets still come per
+run: they depend on the run's cells.
 """
 
 from __future__ import annotations
@@ -33,14 +34,19 @@ SHARED_INPUTS = 6
 ViT movie is ≈ 140 MB of float16 features."""
 SHARED_PRIORS = 2
 """Prior networks kept by :func:`shared_inputs` (a ViT-L is ≈ 1.2 GB)."""
+SHARED_RECORDINGS = 4
+"""Recordings kept by :func:`shared_inputs`: a virtual-retina recording is ≈ 240 MB, nearly all
+of it its movie's frames."""
 
 
 class _Shared:
-    """The priors and movie inputs of one :func:`shared_inputs` block, least recently used first."""
+    """The priors, movie inputs and recordings of one :func:`shared_inputs` block, least recently
+    used first."""
 
     def __init__(self) -> None:
         self.priors: OrderedDict[tuple, Any] = OrderedDict()
         self.inputs: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self.recordings: OrderedDict[tuple, Recording] = OrderedDict()
 
     @staticmethod
     def _get(store: OrderedDict, key: Any, make: Callable[[], Any], size: int) -> Any:
@@ -111,7 +117,15 @@ class Prepared:
 
 
 def _recording(spec: RunSpec, movie: str) -> Recording:
-    rec = load(spec.data, movie, seed=spec.seed, trials=spec.trials)
+    """The recording of ``spec`` for ``movie`` (its cells only); inside :func:`shared_inputs`,
+    the whole recording is read once per data, movie, seed and trial count."""
+
+    def read() -> Recording:
+        return load(spec.data, movie, seed=spec.seed, trials=spec.trials)
+
+    shared = _SHARED.get()
+    rec = read() if shared is None else _Shared._get(
+        shared.recordings, (str(spec.data), movie, spec.seed, spec.trials), read, SHARED_RECORDINGS)
     return rec.cells(list(spec.cells)) if spec.cells is not None else rec
 
 
