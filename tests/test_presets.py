@@ -10,7 +10,7 @@ record (so stored runs stay reusable), and keeps its run id.
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 
 import pytest
 
@@ -26,15 +26,15 @@ _SMALL = dict(batch=2, window=48, batches_per_epoch=20, epochs=14, lr=0.0008, we
               warmup_epochs=1, lr_start=5e-05, lr_end=0.0001, swa_start=10, bf16=True, eval_frames=400)
 SETTINGS = {
     ("paper", "vist"): _PAPER, ("paper", "crnn"): _PAPER, ("paper", "mstcn"): _PAPER,
-    ("small", "vist"): _SMALL,
+    ("small", "vist"): {**_SMALL, "weight_decay": 0.5},
     ("small", "crnn"): {**_SMALL, "batches_per_epoch": 10, "epochs": 24, "lr": 0.003, "warmup_epochs": 4,
                         "swa_start": 16},
-    ("small", "mstcn"): {**_SMALL, "epochs": 24, "swa_start": 18},
+    ("small", "mstcn"): {**_SMALL, "epochs": 24, "swa_start": 18, "eval_frames": None},
 }
 """The training settings of each (preset, model)."""
 
 MODEL_RECORD = {"paper": {},
-                "small": {"vist": {"video_dim": 32, "video_layers": 4, "dropout": 0.0,
+                "small": {"vist": {"video_dim": 32, "video_layers": 4, "dropout": 0.1,
                                    "cmst_kernels": [[1, 7, 9], [1, 3, 5]]},
                           "crnn": {"img_size": 40, "conv1": 16, "conv2": 16, "history": 10}}}
 """The ``model`` entry of a stored run's settings record, by preset."""
@@ -50,7 +50,7 @@ CONFIGS = {
     ("paper", "vist"): ViSTConfig(feat_dim=1024, cells=90, grid=16, video_dim=256, video_layers=6, dropout=0.25,
                                   video_extractor="causal", condition="rf", multiscale="causal",
                                   cmst_kernels=_CMST, readout="linear"),
-    ("small", "vist"): ViSTConfig(feat_dim=384, cells=90, grid=10, video_dim=32, video_layers=4, dropout=0.0,
+    ("small", "vist"): ViSTConfig(feat_dim=384, cells=90, grid=10, video_dim=32, video_layers=4, dropout=0.1,
                                   video_extractor="causal", condition="rf", multiscale="causal",
                                   cmst_kernels=((1, 7, 9), (1, 3, 5)), readout="linear"),
     ("paper", "crnn"): CRNNConfig(cells=90, img_size=50, history=20, conv1=128, kernel1=25, conv2=64,
@@ -79,12 +79,13 @@ DIFFERENCES = [
     ("warmup_epochs", "5", "1"), ("swa_start", "20", "10"), ("eval_frames", "None", "400"),
     ("crnn: conv1", "default", "16"), ("crnn: conv2", "default", "16"), ("crnn: history", "default", "10"),
     ("crnn: img_size", "default", "40"),
-    ("vist: cmst_kernels", "default", "((1, 7, 9), (1, 3, 5))"), ("vist: dropout", "default", "0.0"),
+    ("vist: cmst_kernels", "default", "((1, 7, 9), (1, 3, 5))"), ("vist: dropout", "default", "0.1"),
     ("vist: video_dim", "default", "32"), ("vist: video_layers", "default", "4"),
     ("crnn schedule: batches_per_epoch", "48", "10"), ("crnn schedule: epochs", "30", "24"),
     ("crnn schedule: lr", "0.0008", "0.003"), ("crnn schedule: swa_start", "20", "16"),
     ("crnn schedule: warmup_epochs", "5", "4"), ("mstcn schedule: epochs", "30", "24"),
-    ("mstcn schedule: swa_start", "20", "18"),
+    ("mstcn schedule: eval_frames", "None", "None"), ("mstcn schedule: swa_start", "20", "18"),
+    ("vist schedule: weight_decay", "0.1", "0.5"),
 ]
 """The rows chapter 6 shows: (setting, paper, small)."""
 
@@ -135,8 +136,10 @@ def test_sizes_name_fields_of_the_model_configs(sizes, config):
 def test_a_preset_is_one_typed_value():
     small = get_preset("small")
     assert hash(small) == hash(PRESETS["small"]) and small.model("mstcn") is small.mstcn
-    assert small.vist.train is small.train  # Vi-ST trains with the preset's own schedule
-    assert small.vist.sizes.changes() == {"video_dim": 32, "video_layers": 4, "dropout": 0.0,
+    # Vi-ST trains with the preset's schedule but for a stronger weight decay
+    assert small.vist.train.weight_decay == 0.5
+    assert replace(small.vist.train, weight_decay=small.train.weight_decay) == small.train
+    assert small.vist.sizes.changes() == {"video_dim": 32, "video_layers": 4, "dropout": 0.1,
                                           "cmst_kernels": ((1, 7, 9), (1, 3, 5))}
     with pytest.raises(ValueError, match="model: expected one of"):
         small.model("lstm")
