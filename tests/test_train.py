@@ -135,7 +135,8 @@ def test_settings_for_applies_the_model_schedule_then_the_run_override():
     from vist.presets import PRESETS
 
     small, paper = PRESETS["small"], PRESETS["paper"]
-    assert small.settings_for("vist") == small.train
+    vist = small.settings_for("vist")
+    assert vist == small.vist.train and vist.weight_decay == 0.5 != small.train.weight_decay
     crnn = small.settings_for("crnn")
     assert (crnn.epochs, crnn.warmup_epochs, crnn.swa_start) == (24, 4, 16)
     assert small.settings_for("crnn", epochs=3).swa_start == 2
