@@ -65,6 +65,7 @@ rerun = False
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import display
 
 import vist
 from vist.bench.summary import small_preset_step
@@ -117,10 +118,10 @@ table(pd.DataFrame(differences("small")), "The small preset against the paper's 
 step_file = Path(vist.__file__).resolve().parents[1] / "benchmarks" / "train_step_cpu_small_presets.json"
 if step_file.exists():
     step = small_preset_step(step_file)
-    table(step.frame, f"One Vi-ST training step on random inputs (forward, loss, backward, AdamW; B: windows, "
+    display(table(step.frame, f"One Vi-ST training step on random inputs (forward, loss, backward, AdamW; B: windows, "
           f"T: frames, G: patch grid, D: feature width, C: extractor width, L: extractor layers, "
           f"p: dropout, M: CMST levels). {step.caption}.", formats={"ms per step": "{:.0f}", "training frames / s": "{:.0f}",
-                                                  "× the earlier": "{:.2f}×"})
+                                                  "× the earlier": "{:.2f}×"}))
 else:
     print(f"{step_file.name} is not stored in benchmarks/.")
 

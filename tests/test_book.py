@@ -47,6 +47,37 @@ def test_a_chapter_declares_only_the_parameters_it_uses(chapter):
     assert not unused, f"{chapter.name}: declares {unused} but never uses them"
 
 
+def _undisplayed_tables(source: str) -> list[int]:
+    """Lines of ``table(...)`` calls whose value a notebook cell would not show: an expression
+    statement that is not the cell's last top-level statement (inside an ``if``, a loop, or
+    followed by more code), and not passed to ``display``."""
+    tree = ast.parse(source)
+    last = tree.body[-1] if tree.body else None
+    lines = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == "table"
+                and node is not last):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_an_undisplayed_table_is_found():
+    assert _undisplayed_tables("if ok:\n    table(df, 'c')\nelse:\n    print(1)") == [2]
+    assert _undisplayed_tables("table(df, 'c')\nx = 1") == [1]
+    assert _undisplayed_tables("if ok:\n    display(table(df, 'c'))") == []
+    assert _undisplayed_tables("x = 1\ntable(df, 'c')") == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_every_table_a_chapter_builds_is_shown(chapter):
+    """A table (a pandas Styler) shows only as a cell's last expression or through ``display``."""
+    nb = jupytext.read(chapter)
+    hidden = {i: lines for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" and (lines := _undisplayed_tables(c.source))}
+    assert not hidden, f"{chapter.name}: tables never shown (cell: lines in it) {hidden}"
+
+
 FAST_CHAPTER = BOOK / "04_loss.py"
 
 
