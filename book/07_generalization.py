@@ -54,7 +54,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from vist.experiments import generalization as gen
-from vist.experiments.common import plateau_findings, pm, resolve_seeds, schedules, train_all
+from vist.experiments import located_ln
+from vist.experiments.common import plateau_findings, pm_column, resolve_seeds, schedules, train_all
 from vist.experiments.paper import PAPER_SOURCE
 from vist.plots import experiments as xplots
 from vist.presets import get_preset
@@ -109,9 +110,8 @@ display(Markdown(plateau_findings(sched)))
 # %% tags=["remove-input"]
 shown = pd.DataFrame({
     "model": summary["model"], "train→test": summary["direction"],
-    "CC": [pm(m, s) for m, s in zip(summary["cc_mean"], summary["cc_sd"], strict=True)],
-    "FEVE": [pm(m, s) for m, s in zip(summary["feve_mean"], summary["feve_sd"], strict=True)],
-    "SD-KL": [pm(m, s, 2) for m, s in zip(summary["sd_kl_mean"], summary["sd_kl_sd"], strict=True)],
+    "CC": pm_column(summary, "cc"), "FEVE": pm_column(summary, "feve"),
+    "SD-KL": pm_column(summary, "sd_kl", 2),
     "CC, poster": summary["poster_cc"], "seeds": summary["seeds"]})
 table(shown, f"Generalisation, mean ± sd over seeds {list(seed_list)}. Ours — {label}. "
              f"CC, poster: {PAPER_SOURCE}.")
@@ -134,13 +134,40 @@ show(fig, f"CC and FEVE per model and direction; dots: seeds {list(seed_list)}; 
           f"{PAPER_SOURCE}. Ours — {label}.")
 
 # %% [markdown]
+# ## What the CRNN must learn that Vi-ST is told
+#
+# Vi-ST is given each cell's receptive-field contour and reads its features through it; the
+# CRNN is given only frames, and must find, from the training frames alone, where each of its
+# cells looks. How much is that worth? The simplest model that can be told is a
+# linear–nonlinear (LN) model per cell: a ridge regression from the same downsampled frames and
+# the same history the CRNN reads, split into the ON and OFF halves of each pixel's contrast,
+# with its prediction rectified. Fitted once to the pixels each cell's contour touches (told
+# where the cell looks) and once to every pixel (not told), it measures what locating the cells
+# is worth on these movies. The LN model has no seed of its own; its spread is over the retinas
+# of the seeds above.
+
+# %% tags=["hide-input"]
+crnn_specs = {(d, s): spec for (name, d, s), spec in specs.items() if name == "CRNN"}
+ln_summary = located_ln.summary(located_ln.scores(crnn_specs))
+
+# %% tags=["remove-input"]
+ln_shown = pd.concat([
+    pd.DataFrame({"model": ln_summary["reference"], "train→test": ln_summary["direction"],
+                  "CC": pm_column(ln_summary, "cc")}),
+    pd.DataFrame({"model": summary["model"], "train→test": summary["direction"],
+                  "CC": pm_column(summary, "cc")})[summary["model"].isin(["CRNN", "Vi-ST"])]])
+table(ln_shown.sort_values("train→test", kind="stable"),
+      f"The LN model, told each cell's RF and not told, beside the CRNN and Vi-ST; CC mean ± sd "
+      f"over seeds {list(seed_list)}. The LN model reads the CRNN's frames. {label}.")
+
+# %% [markdown]
 # ## What this run shows
 #
-# The sentences below are computed from the table above. A difference counts as beyond the
+# The sentences below are computed from the tables above. A difference counts as beyond the
 # seed spread when the two means differ by more than the sum of their standard deviations.
 
 # %% tags=["remove-input"]
-display(Markdown("\n\n".join(f"* {s}" for s in gen.findings(summary))))
+display(Markdown("\n\n".join(f"* {s}" for s in gen.findings(summary) + located_ln.findings(ln_summary, summary))))
 
 # %% [markdown]
 # **What the virtual retina cannot test.** Its cells are the same model retina in both movies,

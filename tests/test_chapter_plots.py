@@ -131,3 +131,14 @@ def test_seed_points_names_every_category_on_its_axis(horizontal):
     names = [t.get_text() for t in (ax.get_yticklabels() if horizontal else ax.get_xticklabels())]
     assert names == ["Vi-ST (baseline)", "DINOv2+\nMS-TCN"]
     plt.close(fig)
+
+
+def test_seed_points_draws_a_single_hue_level():
+    """One direction only (a chapter run with ``test_movie=``): one hue level, nothing to dodge,
+    and the poster's diamond still drawn."""
+    one = _SEEDS[_SEEDS["direction"] == _SEEDS["direction"].iloc[0]]
+    ref = one.groupby(["model", "direction"], as_index=False)["cc"].mean()
+    fig = xplots.seed_points(one, "model", ("cc", "sd_kl"), hue="direction", reference=ref)
+    fig.canvas.draw()
+    assert len(fig.axes) == 2 and fig.axes[0].collections
+    plt.close(fig)

@@ -168,6 +168,17 @@ def test_generalization_summary_and_findings_are_computed_from_the_runs():
     assert "the best model is CRNN" in " ".join(swapped)
 
 
+def test_generalization_findings_of_a_single_direction_rank_without_drops():
+    """A chapter run with ``test_movie=`` has one direction: a ranking, and no drop to compare."""
+    runs = {k: r for k, r in _generalization_runs({"CRNN": 0.45, "Vi-ST": 0.10}).items() if k[1] == "mov1→mov1"}
+    summary = gen.summary(gen.scores(runs))
+    assert gen.drops(summary).empty
+    (text,) = gen.findings(summary)
+    assert text.startswith("**mov1→mov1**") and "drops" not in text
+    (one,) = gen.findings(gen.summary(gen.scores({k: r for k, r in runs.items() if k[2] == 0})))
+    assert "(CC, one seed)" in one and "nan" not in one
+
+
 def test_ablation_table_lists_all_ten_rows_with_means_and_poster_deltas():
     runs = {("baseline", 0): FakeRun(0.30, 2.0), ("baseline", 1): FakeRun(0.32, 4.0),
             ("no_spike_alignment", 0): FakeRun(0.10, 8.0), ("no_spike_alignment", 1): FakeRun(0.14, 6.0)}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vist.experiments.common import RunLike, beyond_spread, summarise, tidy
+from vist.experiments.common import RunLike, beyond_spread, pm, summarise, tidy
 from vist.experiments.paper import GENERALIZATION_CC
 from vist.train import RunSpec
 
@@ -74,6 +74,10 @@ def summary(scores_: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_DROP_COLUMNS = ("model", "within", "across", "cc_within", "cc_within_sd", "cc_across", "cc_across_sd",
+                 "drop", "drop_sd")
+
+
 def drops(summary_: pd.DataFrame) -> pd.DataFrame:
     """Per model and training movie with both a within- and an across-movie direction: the CC
     within, across, and the drop (within − across) with its sd (the two sds added in quadrature)."""
@@ -91,13 +95,13 @@ def drops(summary_: pd.DataFrame) -> pd.DataFrame:
                              "cc_across": s.loc[a, "cc_mean"], "cc_across_sd": s.loc[a, "cc_sd"],
                              "drop": s.loc[d, "cc_mean"] - s.loc[a, "cc_mean"],
                              "drop_sd": float(np.hypot(s.loc[d, "cc_sd"], s.loc[a, "cc_sd"]))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_DROP_COLUMNS)
 
 
 def _ranking(summary_: pd.DataFrame, d: str) -> str:
     s = summary_[summary_["direction"] == d].sort_values("cc_mean", ascending=False)
-    return ", ".join(f"{m} ({c:.2f} ± {sd:.2f})" for m, c, sd in zip(s["model"], s["cc_mean"], s["cc_sd"],
-                                                                      strict=True))
+    return ", ".join(f"{m} ({pm(c, sd, 2)})" for m, c, sd in zip(s["model"], s["cc_mean"], s["cc_sd"],
+                                                                 strict=True))
 
 
 def findings(summary_: pd.DataFrame, reference: str = "Vi-ST") -> list[str]:
@@ -107,7 +111,8 @@ def findings(summary_: pd.DataFrame, reference: str = "Vi-ST") -> list[str]:
     out = []
     seeds = int(summary_["seeds"].min()) if len(summary_) else 0
     for d in summary_["direction"].unique():
-        out.append(f"**{d}** (CC, mean ± sd over {seeds} seeds), best first: {_ranking(summary_, d)}.")
+        over = f"mean ± sd over {seeds} seeds" if seeds > 1 else "one seed"
+        out.append(f"**{d}** (CC, {over}), best first: {_ranking(summary_, d)}.")
     dr = drops(summary_)
     for (within, across), g in dr.groupby(["within", "across"], sort=False):
         g = g.set_index("model")

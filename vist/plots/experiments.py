@@ -39,7 +39,9 @@ def seed_points(scores: pd.DataFrame, x: str, metrics: Sequence[str] = ("cc",), 
     for k, (ax, m) in enumerate(zip(axes[0], metrics, strict=True)):
         xy = {"y": x, "x": m} if horizontal else {"x": x, "y": m}
         common = dict(data=scores, hue=hue, order=order, hue_order=hue_order, ax=ax, **xy)
-        dodge = 0.5 if hue is not None else False
+        # seaborn spreads the hue levels over ``dodge``; with one level there is nothing to spread
+        # (and its step would divide by zero)
+        dodge = 0.5 if hue is not None and len(hue_order) > 1 else False
         sns.stripplot(**common, dodge=bool(dodge), alpha=0.55, size=4, jitter=0.08, legend=False,
                       palette="deep" if hue else None, color=None if hue else "tab:blue")
         sns.pointplot(**common, dodge=dodge, errorbar="sd", linestyle="none", markers="o", capsize=0.15,

@@ -116,7 +116,7 @@ class Prepared:
         return int(self.train_y.shape[1])
 
 
-def _recording(spec: RunSpec, movie: str) -> Recording:
+def recording(spec: RunSpec, movie: str) -> Recording:
     """The recording of ``spec`` for ``movie`` (its cells only); inside :func:`shared_inputs`,
     the whole recording is read once per data, movie, seed and trial count."""
 
@@ -149,8 +149,8 @@ def make_prior(spec: RunSpec, device: str | torch.device) -> Any:
 def prepare(spec: RunSpec, device: str | torch.device = "cpu") -> Prepared:
     """Load the recordings of ``spec``, compute (or load cached) inputs, and split them."""
     t0 = time.perf_counter()
-    train_rec = _recording(spec, spec.train_movie)
-    test_rec = None if not spec.cross_movie else _recording(spec, spec.test_movie)
+    train_rec = recording(spec, spec.train_movie)
+    test_rec = None if not spec.cross_movie else recording(spec, spec.test_movie)
     crnn_size = get_preset(spec.preset).crnn.sizes.img_size
     data = prepare_from(train_rec, test_rec, make_prior(spec, device), spec.split, crnn_size)
     data.feature_seconds = time.perf_counter() - t0
