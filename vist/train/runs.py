@@ -208,7 +208,7 @@ def _stored(folder: Path, spec: RunSpec, settings_dict: dict[str, Any]) -> tuple
 
 
 def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = False,
-              progress: bool = True, root: Path | None = None, fast: bool = True) -> Run:
+              progress: bool = True, root: str | Path | None = None, fast: bool = True) -> Run:
     """Train and evaluate ``spec`` — or return the stored run with the same spec.
 
     Args:
@@ -222,7 +222,7 @@ def train_run(spec: RunSpec, device: str | torch.device = "auto", rerun: bool = 
             weights load into either.
     """
     dev = resolve_device(device)
-    folder = (root or results_dir()) / spec.run_id()
+    folder = (Path(root) if root is not None else results_dir()) / spec.run_id()
     preset = get_preset(spec.preset)
     settings = preset.settings_for(spec.model, spec.epochs)
     stored_settings = settings_record(preset, settings)
