@@ -167,7 +167,8 @@ table(ln_shown.sort_values("train→test", kind="stable"),
 # seed spread when the two means differ by more than the sum of their standard deviations.
 
 # %% tags=["remove-input"]
-display(Markdown("\n\n".join(f"* {s}" for s in gen.findings(summary) + located_ln.findings(ln_summary, summary))))
+shows = gen.findings(summary) + gen.stalled(scores) + located_ln.findings(ln_summary, summary)
+display(Markdown("\n\n".join(f"* {s}" for s in shows)))
 
 # %% [markdown]
 # **What the virtual retina cannot test.** Its cells are the same model retina in both movies,

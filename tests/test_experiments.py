@@ -179,6 +179,16 @@ def test_generalization_findings_of_a_single_direction_rank_without_drops():
     assert "(CC, one seed)" in one and "nan" not in one
 
 
+def test_generalization_names_runs_that_stayed_at_chance_within_their_movie():
+    runs = _generalization_runs({"CRNN": 0.5, "Vi-ST": 0.10})
+    runs[("CRNN", "mov1→mov1", 1)] = FakeRun(-0.006)
+    text = gen.stalled(gen.scores(runs))
+    assert text == ["CRNN on mov1→mov1: 1 of 3 runs stayed at chance — seed 1 (CC -0.01) — and did not "
+                    "learn; the mean ± sd above includes it."]
+    # the CRNN's across-movie runs (CC 0.1) and every run above the floor are not named
+    assert gen.stalled(gen.scores(_generalization_runs({"CRNN": 0.59, "Vi-ST": 0.10}))) == []
+
+
 def test_ablation_table_lists_all_ten_rows_with_means_and_poster_deltas():
     runs = {("baseline", 0): FakeRun(0.30, 2.0), ("baseline", 1): FakeRun(0.32, 4.0),
             ("no_spike_alignment", 0): FakeRun(0.10, 8.0), ("no_spike_alignment", 1): FakeRun(0.14, 6.0)}

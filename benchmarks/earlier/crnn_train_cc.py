@@ -3,7 +3,7 @@ CC on their own training frames (benchmarks/small_preset_schedule.md, "The CRNN 
 training frames no better").
 
 Usage: python crnn_train_cc.py VARIANT...; a variant is "" (the preset) or comma-separated
-key=value pairs: training settings (epochs, lr, …), loss=NAME, or CRNN sizes (img_size, kernel1, …).
+key=value pairs: training settings (epochs, lr, …), loss=NAME, seed=N (default 0), or CRNN sizes (img_size, kernel1, …).
 """
 import sys
 import time
@@ -21,13 +21,12 @@ from vist.train.loop import fit
 from vist.train.spec import RunSpec
 
 torch.set_num_threads(2)
-seed = 0
 variants = sys.argv[1:]
 pre = get_preset("small")
 for variant in variants:
     settings = pre.settings_for("crnn")
     kw = dict(pre.crnn.sizes.changes())
-    loss = "full"
+    loss, seed = "full", 0
     for part in filter(None, variant.split(",")):
         k, v = part.split("=")
         if k in ("epochs", "batches_per_epoch", "warmup_epochs", "swa_start", "batch", "window"):
@@ -36,6 +35,8 @@ for variant in variants:
             settings = replace(settings, **{k: float(v)})
         elif k == "loss":
             loss = v
+        elif k == "seed":
+            seed = int(v)
         else:
             kw[k] = int(v)
     vp.PRESETS["small"] = replace(pre, crnn=replace(pre.crnn, sizes=replace(pre.crnn.sizes, img_size=kw["img_size"])))

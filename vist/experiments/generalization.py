@@ -132,3 +132,19 @@ def findings(summary_: pd.DataFrame, reference: str = "Vi-ST") -> list[str]:
         out.append(f"Across movies ({across}) the best model is {best} "
                    f"(CC {g.loc[best, 'cc_across']:.2f} ± {g.loc[best, 'cc_across_sd']:.2f}).")
     return out
+
+
+def stalled(scores_: pd.DataFrame, floor: float = 0.05) -> list[str]:
+    """A sentence per model with runs that stayed at chance within their own movie (signed mean
+    CC below ``floor``), naming the seeds and their CC: such a run did not learn, and its seed
+    pulls the model's mean down and its sd up. Across movies a CC near 0 can be a finding (the
+    model does not transfer), so only within-movie runs are read."""
+    out = []
+    within = scores_[[a == b for a, b in (d.split("→") for d in scores_["direction"])]]
+    low = within[within["cc"] < floor]
+    for (model, d), g in low.groupby(["model", "direction"], sort=False):
+        runs = ", ".join(f"seed {int(s)} (CC {c:.2f})" for s, c in zip(g["seed"], g["cc"], strict=True))
+        n = int(((within["model"] == model) & (within["direction"] == d)).sum())
+        out.append(f"{model} on {d}: {len(g)} of {n} runs stayed at chance — {runs} — and did not "
+                   f"learn; the mean ± sd above includes {'it' if len(g) == 1 else 'them'}.")
+    return out
