@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from vist.data.rf import rf_to_grid
 from vist.experiments.common import beyond_spread, pm
@@ -152,8 +151,7 @@ def reference_for(spec: RunSpec) -> LNReference:
     and history)."""
     if spec.model != "crnn":
         raise ValueError(f"spec: expected a CRNN run (model='crnn'), found model={spec.model!r}")
-    with torch.no_grad():
-        data = prepare(spec)
+    data = prepare(spec)
     rec = recording(spec, spec.train_movie)
     history = CRNNConfig(**get_preset(spec.preset).crnn.sizes.changes()).history
     return references(data, rec.rf_contours, rec.frame_shape, history)
