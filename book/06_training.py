@@ -36,9 +36,9 @@
 # helped in a run this short; dropout 0.1 and a weight decay of 0.5 instead of 0.1 together
 # raised its CC within the movie by more than the spread over three seeds. Vi-ST keeps two of
 # its four CMST levels (see below). Each baseline
-# gets the number of steps it needs to stop improving: more steps at a higher learning rate for
-# the CRNN, which otherwise stays near its initial plateau, and more epochs for the MS-TCN, whose
-# steps are cheap (the table of the presets lists each schedule). Whether each model did stop
+# gets the number of steps it needs to stop improving: for the CRNN, more and larger steps at a
+# higher learning rate, with the readout that lets it find its cells (chapter 7), and more
+# epochs for the MS-TCN, whose steps are cheap (the table of the presets lists each schedule). Whether each model did stop
 # improving is shown by its learning curve below.
 #
 # **Choices written down here** (the paper is silent): SWA averages the weights at

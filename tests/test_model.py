@@ -181,6 +181,64 @@ def test_crnn_shape_causal_positive():
     assert prepared.shape == (3, 40, 40)
 
 
+def test_crnn_gaussian_readout_shape_causal_positive():
+    torch.manual_seed(0)
+    m = CRNN(CRNNConfig(cells=4, img_size=20, history=5, conv1=4, kernel1=5, conv2=3, kernel2=3,
+                        readout="gaussian")).eval()
+    x = torch.randn(2, 16, 20, 20)
+    assert m(x).shape == (2, 16, 4) and (m(x) >= 0).all()
+    before, after = _changes_before(m, x, 9)
+    assert before == 0.0 and after > 0
+
+
+def test_crnn_gaussian_readout_reads_where_its_point_is():
+    """A cell sees only the pixels under the conv units around its point: a pixel beyond their
+    reach leaves its rate unchanged; one at the point changes it."""
+    torch.manual_seed(0)
+    cfg = CRNNConfig(cells=1, img_size=30, history=3, conv1=4, kernel1=5, conv2=4, kernel2=3,
+                     readout="gaussian")
+    m = CRNN(cfg).eval()
+    side = cfg.conv_out                                   # 24 map positions, each 7 px wide
+    with torch.no_grad():
+        m.position.copy_(torch.tensor([[-1.0, -1.0]]))    # map unit (0, 0): pixels 0…6
+    x = torch.randn(1, 6, 30, 30)
+    near, far = x.clone(), x.clone()
+    near[0, :, 3, 3] += 5.0
+    far[0, :, 20, 20] += 5.0
+    assert side == 24
+    assert torch.equal(m(far), m(x))
+    assert not torch.allclose(m(near), m(x))
+
+
+def test_crnn_gaussian_readout_jitters_only_in_training():
+    torch.manual_seed(0)
+    m = CRNN(CRNNConfig(cells=3, img_size=20, history=2, conv1=2, kernel1=5, conv2=2, kernel2=3,
+                        readout="gaussian"))
+    x = torch.randn(1, 4, 20, 20)
+    assert not torch.equal(m.train()(x), m(x))
+    assert torch.equal(m.eval()(x), m(x))
+
+
+@pytest.mark.parametrize(("activation", "learns"), [("relu", False), ("elu", True)])
+def test_a_silent_conv_layer_stops_learning_only_with_relu(activation, learns):
+    torch.manual_seed(0)
+    m = CRNN(CRNNConfig(cells=2, img_size=20, history=2, conv1=2, kernel1=5, conv2=2, kernel2=3,
+                        readout="gaussian", activation=activation))
+    with torch.no_grad():
+        m.conv2.bias.fill_(-30.0)      # every unit of conv2 far below threshold for every input
+    m(torch.randn(1, 4, 20, 20)).sum().backward()
+    assert (m.conv1.weight.grad.abs().sum() > 0) == learns
+
+
+def test_crnn_bad_readout():
+    with pytest.raises(ValueError, match="readout: expected one of .*'dense'.* found 'point'"):
+        CRNN(CRNNConfig(readout="point"))
+    with pytest.raises(ValueError, match="activation: expected one of .*'elu'.* found 'tanh'"):
+        CRNN(CRNNConfig(activation="tanh"))
+    with pytest.raises(ValueError, match="jitter"):
+        CRNN(CRNNConfig(img_size=20, kernel1=5, kernel2=3, readout="gaussian", jitter=-0.1))
+
+
 def test_crnn_paper_sizes():
     m = CRNN(CRNNConfig())
     assert m.conv1.kernel_size == (25, 25) and m.conv1.out_channels == 128

@@ -27,8 +27,7 @@ _SMALL = dict(batch=2, window=48, batches_per_epoch=20, epochs=14, lr=0.0008, we
 SETTINGS = {
     ("paper", "vist"): _PAPER, ("paper", "crnn"): _PAPER, ("paper", "mstcn"): _PAPER,
     ("small", "vist"): {**_SMALL, "weight_decay": 0.5},
-    ("small", "crnn"): {**_SMALL, "batches_per_epoch": 10, "epochs": 24, "lr": 0.003, "warmup_epochs": 4,
-                        "swa_start": 16},
+    ("small", "crnn"): {**_SMALL, "batch": 4, "epochs": 64, "lr": 0.01, "warmup_epochs": 4, "swa_start": 52},
     ("small", "mstcn"): {**_SMALL, "epochs": 24, "swa_start": 18, "eval_frames": None},
 }
 """The training settings of each (preset, model)."""
@@ -36,7 +35,8 @@ SETTINGS = {
 MODEL_RECORD = {"paper": {},
                 "small": {"vist": {"video_dim": 32, "video_layers": 4, "dropout": 0.1,
                                    "cmst_kernels": [[1, 7, 9], [1, 3, 5]]},
-                          "crnn": {"img_size": 40, "conv1": 16, "conv2": 16, "history": 10}}}
+                          "crnn": {"img_size": 40, "conv1": 8, "kernel1": 7, "conv2": 8, "kernel2": 5,
+                                   "history": 10, "readout": "gaussian", "activation": "elu"}}}
 """The ``model`` entry of a stored run's settings record, by preset."""
 
 INPUTS = {("paper", "vist"): (8, 256, 1024), ("small", "vist"): (8, 100, 384),
@@ -54,9 +54,9 @@ CONFIGS = {
                                   video_extractor="causal", condition="rf", multiscale="causal",
                                   cmst_kernels=((1, 7, 9), (1, 3, 5)), readout="linear"),
     ("paper", "crnn"): CRNNConfig(cells=90, img_size=50, history=20, conv1=128, kernel1=25, conv2=64,
-                                  kernel2=11, hidden=64),
-    ("small", "crnn"): CRNNConfig(cells=90, img_size=40, history=10, conv1=16, kernel1=25, conv2=16,
-                                  kernel2=11, hidden=64),
+                                  kernel2=11, hidden=64, readout="dense", jitter=0.2, activation="relu"),
+    ("small", "crnn"): CRNNConfig(cells=90, img_size=40, history=10, conv1=8, kernel1=7, conv2=8,
+                                  kernel2=5, hidden=64, readout="gaussian", jitter=0.2, activation="elu"),
     ("paper", "mstcn"): MSTCNConfig(feat_dim=1024, patches=256, cells=90, patch_dim=4, stages=4, layers=10,
                                     channels=64, dropout=0.5, causal=True),
     ("small", "mstcn"): MSTCNConfig(feat_dim=384, patches=100, cells=90, patch_dim=4, stages=4, layers=10,
@@ -77,12 +77,13 @@ DIFFERENCES = [
     ("prior: img_size", "224", "140"), ("prior: layer", "-1", "-4"), ("prior: i3d_img_size", "224", "112"),
     ("batch", "16", "2"), ("window", "128", "48"), ("batches_per_epoch", "48", "20"), ("epochs", "30", "14"),
     ("warmup_epochs", "5", "1"), ("swa_start", "20", "10"), ("eval_frames", "None", "400"),
-    ("crnn: conv1", "default", "16"), ("crnn: conv2", "default", "16"), ("crnn: history", "default", "10"),
-    ("crnn: img_size", "default", "40"),
+    ("crnn: activation", "default", "elu"), ("crnn: conv1", "default", "8"), ("crnn: conv2", "default", "8"), ("crnn: history", "default", "10"),
+    ("crnn: img_size", "default", "40"), ("crnn: kernel1", "default", "7"), ("crnn: kernel2", "default", "5"),
+    ("crnn: readout", "default", "gaussian"),
     ("vist: cmst_kernels", "default", "((1, 7, 9), (1, 3, 5))"), ("vist: dropout", "default", "0.1"),
     ("vist: video_dim", "default", "32"), ("vist: video_layers", "default", "4"),
-    ("crnn schedule: batches_per_epoch", "48", "10"), ("crnn schedule: epochs", "30", "24"),
-    ("crnn schedule: lr", "0.0008", "0.003"), ("crnn schedule: swa_start", "20", "16"),
+    ("crnn schedule: batch", "16", "4"), ("crnn schedule: epochs", "30", "64"),
+    ("crnn schedule: lr", "0.0008", "0.01"), ("crnn schedule: swa_start", "20", "52"),
     ("crnn schedule: warmup_epochs", "5", "4"), ("mstcn schedule: epochs", "30", "24"),
     ("mstcn schedule: eval_frames", "None", "None"), ("mstcn schedule: swa_start", "20", "18"),
     ("vist schedule: weight_decay", "0.1", "0.5"),

@@ -179,3 +179,24 @@ def rf_maps(result: Mapping[str, Any], cells: Mapping[str, int]) -> Figure:
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=2, title="probe on", frameon=False)  # off the bars
     return fig
+
+
+def readout_points(offsets: pd.DataFrame, size: int) -> Figure:
+    """Each cell's RF centre (circle) joined to the point its readout learned (cross), on the
+    ``size``-px frame; from :func:`vist.experiments.crnn_points.point_offsets`."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), layout="constrained")
+    for r in offsets.itertuples():
+        ax.plot([r.rf_x, r.point_x], [r.rf_y, r.point_y], color="0.6", lw=0.8)
+    inside = offsets["inside"].to_numpy()
+    ax.scatter(offsets["rf_x"], offsets["rf_y"], s=22, facecolors="none", edgecolors="k", label="RF centre")
+    ax.scatter(offsets["point_x"][inside], offsets["point_y"][inside], marker="x", s=22, color="tab:green",
+               label="readout point, inside the RF")
+    ax.scatter(offsets["point_x"][~inside], offsets["point_y"][~inside], marker="x", s=22, color="tab:red",
+               label="readout point, outside")
+    ax.set_xlim(0, size)
+    ax.set_ylim(size, 0)  # image rows run down
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (px of the CRNN's frame)")
+    ax.set_ylabel("y (px)")
+    fig.legend(loc="outside lower center", ncol=1, frameon=False)
+    return fig
