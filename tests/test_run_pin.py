@@ -37,18 +37,18 @@ print(repr(({k: hexed(v) for k, v in run.record["metrics"]["summary"].items()},
 """
 
 PINNED_SUMMARY = {
-    "cc": 0.012339925510201478,
-    "cc_abs": 0.06423007939618361,
-    "cc_positive": 0.15314000981277018,
+    "cc": -0.06373105142071987,
+    "cc_abs": 0.06373105142071987,
+    "cc_positive": math.nan,  # no cell with r > 0
     "cells_undefined": 6,
-    "sd_kl": 834.589058581996,
+    "sd_kl": 834.6647016518685,
     "cc_ceiling": 0.7124617938174914,
-    "cc_normalised": -0.03369589349022773,
+    "cc_normalised": -0.16649320696423212,
     "cells_without_ceiling": 9,
     "feve": 0.0,
 }
-PINNED_HISTORY = [{"epoch": 0, "loss": 0.08376771733164787, "lr": 0.002413125, "swa_n": 1,
-                   "cc": 0.012339925510201478, "sd_kl": 834.589058581996}]
+PINNED_HISTORY = [{"epoch": 0, "loss": 0.08240567483007907, "lr": 0.002413125, "swa_n": 1,
+                   "cc": -0.06373105142071987, "sd_kl": 834.6647016518685}]
 
 
 def _unhex(v):
@@ -73,7 +73,7 @@ def test_the_summary_of_a_tiny_run_is_unchanged(run):
     summary = run[0]
     assert list(summary) == list(PINNED_SUMMARY)
     for key, value in PINNED_SUMMARY.items():
-        assert summary[key] == value, key
+        assert summary[key] == value or (math.isnan(summary[key]) and math.isnan(value)), key
 
 
 def test_the_per_epoch_log_of_a_tiny_run_is_unchanged(run):

@@ -138,7 +138,7 @@ def test_settings_for_applies_the_model_schedule_then_the_run_override():
     vist = small.settings_for("vist")
     assert vist == small.vist.train and vist.weight_decay == 0.5 != small.train.weight_decay
     crnn = small.settings_for("crnn")
-    assert (crnn.epochs, crnn.warmup_epochs, crnn.swa_start) == (24, 4, 16)
+    assert (crnn.epochs, crnn.warmup_epochs, crnn.swa_start) == (64, 4, 52)
     assert small.settings_for("crnn", epochs=3).swa_start == 2
     assert paper.settings_for("crnn") == paper.train
     with pytest.raises(ValueError, match="model: expected one of"):
