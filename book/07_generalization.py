@@ -196,6 +196,9 @@ display(Markdown("\n\n".join(f"* {s}" for s in shows)))
 # ViT unless `weights=` names a DINOv2 checkpoint, and the I3D network is untrained as well, so
 # the advantage the paper attributes to a foundation model's learned representation cannot
 # appear: it needs `weights=` (pretrained DINOv2) and, for the poster's real claim, the
-# recordings themselves (`data=` a Dryad folder, see chapter 1). The small preset also trains
-# narrower models on a CPU (chapter 6 lists what it changes); compare models with each other,
+# recordings themselves (`data=` a Dryad folder, see chapter 1). The virtual retina's cells are
+# also close to what a pixel model with a point readout assumes: each is a cascade on one
+# compact centre–surround receptive field (chapter 1), so a CRNN that finds its cells is well
+# matched to them; whether it is as well matched to real ganglion cells only `data=` can tell.
+# The small preset also trains narrower models on a CPU (chapter 6 lists what it changes); compare models with each other,
 # not with the poster's values.
