@@ -23,10 +23,11 @@
 #   recurrent layer and a readout with a parametric softplus. Zheng et al. read every cell out
 #   of the whole conv map with a dense layer; from the 900 frames of a half-movie that layout
 #   does not learn where each of the 90 cells looks, and predicts its own training frames hardly
-#   better than the test half (runs stored with the project's benchmarks). The small preset therefore gives the CRNN a *Gaussian
-#   readout* (Lurz et al. 2021): the LSTM runs at each position of the conv map, and each cell
-#   reads the map at one point that it learns — two numbers per cell instead of a row of a dense
-#   matrix. The paper preset keeps Zheng et al.'s dense readout; chapter 6 lists both.
+#   better than the test half (runs stored with the project's benchmarks). The small preset
+#   therefore gives the CRNN a *Gaussian readout* (Lurz et al. 2021): each cell reads the conv
+#   map at one point that it learns — two numbers per cell instead of a row of a dense matrix —
+#   and one LSTM, shared by all cells, runs forward in time over the features each cell reads.
+#   The paper preset keeps Zheng et al.'s dense readout; chapter 6 lists both.
 # * **I3D+MS-TCN**: features of an I3D-architecture video network feed a causal multi-stage
 #   temporal convolutional network (Farha & Gall 2019) adapted to regress rates. Kinetics
 #   weights cannot be had here, so the I3D network is **untrained** (labelled so).

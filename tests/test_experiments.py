@@ -166,6 +166,10 @@ def test_generalization_summary_and_findings_are_computed_from_the_runs():
     # the ranking follows the numbers, not the order of the runs
     swapped = gen.findings(gen.summary(gen.scores(_generalization_runs({"Vi-ST": 0.5, "CRNN": 0.05}))))
     assert "the best model is CRNN" in " ".join(swapped)
+    # a model that scores higher across than within rises; it does not "lose" a negative amount
+    risen = " ".join(gen.findings(gen.summary(gen.scores(_generalization_runs({"Vi-ST": -0.02, "CRNN": -0.3})))))
+    assert "Vi-ST's CC rises by 0.02 ± 0.01" in risen
+    assert "CRNN rises by 0.30 ± 0.01 (its drop is smaller than Vi-ST's)" in risen and "loses -" not in risen
 
 
 def test_generalization_findings_of_a_single_direction_rank_without_drops():

@@ -125,8 +125,13 @@ def findings(summary_: pd.DataFrame, reference: str = "Vi-ST") -> list[str]:
                 verdict = "larger than" if r["drop"] > ref["drop"] else "smaller than"
             else:
                 verdict = "not distinguishable from"
-            parts.append(f"{model} loses {r['drop']:.2f} ± {r['drop_sd']:.2f}, {verdict} {reference}'s")
-        out.append(f"From {within} to {across}, {reference}'s CC drops by {ref['drop']:.2f} ± "
+            if r["drop"] >= 0:
+                parts.append(f"{model} loses {r['drop']:.2f} ± {r['drop_sd']:.2f}, {verdict} {reference}'s")
+            else:  # a model that scores higher across than within
+                parts.append(f"{model} rises by {-r['drop']:.2f} ± {r['drop_sd']:.2f} (its drop is {verdict} "
+                             f"{reference}'s)")
+        moves = "drops" if ref["drop"] >= 0 else "rises"
+        out.append(f"From {within} to {across}, {reference}'s CC {moves} by {abs(ref['drop']):.2f} ± "
                    f"{ref['drop_sd']:.2f}; " + "; ".join(parts) + ".")
         best = g["cc_across"].idxmax()
         out.append(f"Across movies ({across}) the best model is {best} "
