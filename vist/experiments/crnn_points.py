@@ -101,7 +101,7 @@ def scores(runs: Mapping[tuple[str, int], Run]) -> pd.DataFrame:
         if not has_points(run):
             continue
         o = run_offsets(run)
-        rows.append({"direction": direction, "seed": seed, "size": run.model().config.img_size,
+        rows.append({"direction": direction, "seed": seed, "size": int(run.record["model_config"]["img_size"]),
                      "median_distance": float(o["distance"].median()), "inside": float(o["inside"].mean()),
                      "median_distance_chance": float(o["distance_chance"].median()),
                      "inside_chance": float(o["inside_chance"].mean())})
